@@ -15,49 +15,49 @@ extension DatasetDefinition {
 
     /// Checks names, references and types, and throws an error that names the key.
     public func validate(keyPrefix: String = "") throws(CatalogError) {
-        let prefix = keyPrefix.isEmpty ? "datasets.\(name)" : keyPrefix
-        try Self.checkIdentifier(name, key: "\(prefix).name")
+        let prefix = keyPrefix.isEmpty ? "datasets.\(name)." : keyPrefix
+        try Self.checkIdentifier(name, key: "\(prefix)name")
         guard !name.hasPrefix("_"), name != "dead_letter", !name.hasSuffix("_hourly") else {
-            throw CatalogError(key: "\(prefix).name", reason: "'\(name)' is reserved")
+            throw CatalogError(key: "\(prefix)name", reason: "'\(name)' is reserved")
         }
-        guard !routes.isEmpty else { throw CatalogError(key: "\(prefix).routes", reason: "at least one CloudEvent type is required") }
+        guard !routes.isEmpty else { throw CatalogError(key: "\(prefix)routes", reason: "at least one CloudEvent type is required") }
         for (i, r) in routes.enumerated() where r.isEmpty {
-            throw CatalogError(key: "\(prefix).routes[\(i)]", reason: "empty CloudEvent type")
+            throw CatalogError(key: "\(prefix)routes[\(i)]", reason: "empty CloudEvent type")
         }
-        guard !fields.isEmpty else { throw CatalogError(key: "\(prefix).fields", reason: "at least one field is required") }
+        guard !fields.isEmpty else { throw CatalogError(key: "\(prefix)fields", reason: "at least one field is required") }
         var seen = Set<String>()
         for (i, f) in fields.enumerated() {
-            let key = "\(prefix).fields[\(i)]"
+            let key = "\(prefix)fields[\(i)]"
             try Self.checkIdentifier(f.name, key: "\(key).name")
             guard !f.name.hasPrefix("_") else { throw CatalogError(key: "\(key).name", reason: "names starting with '_' are reserved for Sluice") }
             guard seen.insert(f.name).inserted else { throw CatalogError(key: "\(key).name", reason: "duplicate field '\(f.name)'") }
             guard !f.sources.isEmpty else { throw CatalogError(key: "\(key).from", reason: "a field needs at least one source") }
         }
-        guard !dedupKey.isEmpty else { throw CatalogError(key: "\(prefix).dedup_key", reason: "a dedup key is required") }
-        guard !orderBy.isEmpty else { throw CatalogError(key: "\(prefix).order_by", reason: "a sorting key is required") }
+        guard !dedupKey.isEmpty else { throw CatalogError(key: "\(prefix)dedup_key", reason: "a dedup key is required") }
+        guard !orderBy.isEmpty else { throw CatalogError(key: "\(prefix)order_by", reason: "a sorting key is required") }
         for (i, c) in orderBy.enumerated() where field(named: c) == nil {
-            throw CatalogError(key: "\(prefix).order_by[\(i)]", reason: "unknown column '\(c)'")
+            throw CatalogError(key: "\(prefix)order_by[\(i)]", reason: "unknown column '\(c)'")
         }
         guard let time = field(named: timeColumn) else {
-            throw CatalogError(key: "\(prefix).time_column", reason: "unknown column '\(timeColumn)'")
+            throw CatalogError(key: "\(prefix)time_column", reason: "unknown column '\(timeColumn)'")
         }
         switch time.type {
         case .dateTime, .dateTime64, .date: break
-        default: throw CatalogError(key: "\(prefix).time_column", reason: "'\(timeColumn)' must be Date, DateTime or DateTime64, not \(time.type)")
+        default: throw CatalogError(key: "\(prefix)time_column", reason: "'\(timeColumn)' must be Date, DateTime or DateTime64, not \(time.type)")
         }
         if let tenantColumn {
             guard let t = field(named: tenantColumn) else {
-                throw CatalogError(key: "\(prefix).tenant_column", reason: "unknown column '\(tenantColumn)'")
+                throw CatalogError(key: "\(prefix)tenant_column", reason: "unknown column '\(tenantColumn)'")
             }
             switch t.type.base {
             case .string, .uuid, .fixedString: break
-            default: throw CatalogError(key: "\(prefix).tenant_column", reason: "'\(tenantColumn)' must be a String or UUID column")
+            default: throw CatalogError(key: "\(prefix)tenant_column", reason: "'\(tenantColumn)' must be a String or UUID column")
             }
         }
         if let retentionDays, retentionDays <= 0 {
-            throw CatalogError(key: "\(prefix).retention_days", reason: "must be positive")
+            throw CatalogError(key: "\(prefix)retention_days", reason: "must be positive")
         }
-        if let rollup { try rollup.validate(dataset: self, key: "\(prefix).rollup") }
+        if let rollup { try rollup.validate(dataset: self, key: "\(prefix)rollup") }
     }
 
     static func checkIdentifier(_ s: String, key: String) throws(CatalogError) {
