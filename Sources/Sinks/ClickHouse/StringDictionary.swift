@@ -1,0 +1,201 @@
+internal import Pipeline
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The distinct values of a String or FixedString column and, for every row, the id of
+/// its value.
+///
+/// Both pre-sorting (rank of each row's string) and LowCardinality encoding (dictionary
+/// plus keys) need exactly this, so the encoder builds it once per column and batch and
+/// shares it. Ids are dense, in order of first appearance. Building is one pass with an
+/// open-addressing hash table that stores only ids (the bytes stay in the column), so
+/// a 20-value column over a million rows touches a table that fits in L1.
+struct StringDictionary {
+    /// Id of each row's value, for all rows of the column.
+    let ids: UnsafeMutableBufferPointer<UInt32>
+    /// For each id, the first row holding that value.
+    let firstRows: [UInt32]
+    /// Id of the type's default value (empty string, all-zero FixedString) if it occurs.
+    let defaultID: UInt32?
+
+    var count: Int { firstRows.count }
+
+    func deallocate() { ids.deallocate() }
+
+    /// Bytes of one row of a String (`.string`) or FixedString (`.fixed`) column.
+    @inline(__always)
+    static func bytes(_ view: ColumnView, _ row: Int) -> (UnsafeRawPointer, Int) {
+        switch view.layout {
+        case .fixed(let w): return (view.values + row * w, w)
+        default:
+            let s = view.start(row)
+            return (view.values + s, view.end(row) - s)
+        }
+    }
+
+    @inline(__always)
+    static func equal(_ a: UnsafeRawPointer, _ an: Int, _ b: UnsafeRawPointer, _ bn: Int) -> Bool {
+        an == bn && (an == 0 || memcmp(a, b, an) == 0)
+    }
+
+    /// A fast non-cryptographic hash of a short byte string (wyhash-style mixing). Loads
+    /// overlap instead of looping over single tail bytes.
+    @inline(__always)
+    static func hash(_ p: UnsafeRawPointer, _ n: Int) -> UInt64 {
+        @inline(__always) func mix(_ a: UInt64, _ b: UInt64) -> UInt64 {
+            let m = a.multipliedFullWidth(by: b)
+            return m.high ^ m.low
+        }
+        let seed: UInt64 = 0xa076_1d64_78bd_642f
+        var a: UInt64, b: UInt64
+        if n >= 8 {
+            if n <= 16 {
+                a = p.loadUnaligned(as: UInt64.self)
+                b = p.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            } else {
+                var h = seed ^ UInt64(n)
+                var i = 0
+                while i + 16 <= n {
+                    h = mix(p.loadUnaligned(fromByteOffset: i, as: UInt64.self) ^ 0xe703_7ed1_a0b4_28db,
+                            p.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self) ^ h)
+                    i += 16
+                }
+                a = p.loadUnaligned(fromByteOffset: n - 16, as: UInt64.self) ^ h
+                b = p.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+            }
+        } else if n >= 4 {
+            a = UInt64(p.loadUnaligned(as: UInt32.self))
+            b = UInt64(p.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self))
+        } else if n > 0 {
+            let c0 = UInt64(p.load(as: UInt8.self))
+            let c1 = UInt64(p.load(fromByteOffset: n >> 1, as: UInt8.self))
+            let c2 = UInt64(p.load(fromByteOffset: n - 1, as: UInt8.self))
+            a = (c0 << 16) | (c1 << 8) | c2
+            b = 0
+        } else {
+            a = 0
+            b = 0
+        }
+        return mix(a ^ 0xe703_7ed1_a0b4_28db, b ^ seed ^ UInt64(n))
+    }
+
+    /// Builds the dictionary of `view`, which must have the `.string` or `.fixed` layout.
+    static func build(_ view: ColumnView) -> StringDictionary {
+        let rows = view.rows
+        let ids = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: Swift.max(rows, 1))
+        var firstRows: [UInt32] = []
+        var capacity = 64
+        var slots = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
+        slots.initialize(repeating: 0, count: capacity)
+        defer { slots.deallocate() }
+        // A slot holds (hash high 32 bits << 32) | (id + 1); 0 is empty.
+        var mask = capacity - 1
+        var lastPointer: UnsafeRawPointer? = nil
+        var lastLength = -1
+        var lastID: UInt32 = 0
+
+        for row in 0..<rows {
+            let (p, n) = bytes(view, row)
+            // Runs of the same value are common (sorted input, repeated tenants); skip the probe.
+            if let lp = lastPointer, equal(p, n, lp, lastLength) {
+                ids[row] = lastID
+                continue
+            }
+            let h = hash(p, n)
+            let tag = h & 0xffff_ffff_0000_0000
+            var slot = Int(truncatingIfNeeded: h) & mask
+            var id: UInt32
+            while true {
+                let e = slots[slot]
+                if e == 0 {
+                    id = UInt32(firstRows.count)
+                    firstRows.append(UInt32(row))
+                    slots[slot] = tag | UInt64(id + 1)
+                    break
+                }
+                if e & 0xffff_ffff_0000_0000 == tag {
+                    let candidate = UInt32(truncatingIfNeeded: e) - 1
+                    let (q, m) = bytes(view, Int(firstRows[Int(candidate)]))
+                    if equal(p, n, q, m) { id = candidate; break }
+                }
+                slot = (slot + 1) & mask
+            }
+            ids[row] = id
+            lastPointer = p
+            lastLength = n
+            lastID = id
+            if firstRows.count * 2 > capacity {
+                let newCapacity = capacity * 4
+                let newSlots = UnsafeMutablePointer<UInt64>.allocate(capacity: newCapacity)
+                newSlots.initialize(repeating: 0, count: newCapacity)
+                let newMask = newCapacity - 1
+                for i in 0..<capacity where slots[i] != 0 {
+                    let e = slots[i]
+                    let (q, m) = bytes(view, Int(firstRows[Int(UInt32(truncatingIfNeeded: e) - 1)]))
+                    var s = Int(truncatingIfNeeded: hash(q, m)) & newMask
+                    while newSlots[s] != 0 { s = (s + 1) & newMask }
+                    newSlots[s] = e
+                }
+                slots.deallocate()
+                slots = newSlots
+                capacity = newCapacity
+                mask = newMask
+            }
+        }
+
+        var defaultID: UInt32?
+        for (id, row) in firstRows.enumerated() {
+            let (p, n) = bytes(view, Int(row))
+            let isDefault: Bool
+            if case .fixed = view.layout {
+                isDefault = (0..<n).allSatisfy { p.load(fromByteOffset: $0, as: UInt8.self) == 0 }
+            } else {
+                isDefault = n == 0
+            }
+            if isDefault {
+                defaultID = UInt32(id)
+                break
+            }
+        }
+        return StringDictionary(ids: ids, firstRows: firstRows, defaultID: defaultID)
+    }
+
+    /// The sort rank of each id: the position of its value in bytewise (memcmp, shorter
+    /// first on a common prefix) order, which is how ClickHouse compares strings.
+    func ranks(_ view: ColumnView) -> [UInt64] {
+        var order = Array(0..<UInt32(count))
+        order.sort { a, b in
+            let (p, n) = Self.bytes(view, Int(firstRows[Int(a)]))
+            let (q, m) = Self.bytes(view, Int(firstRows[Int(b)]))
+            let c = Swift.min(n, m) == 0 ? 0 : memcmp(p, q, Swift.min(n, m))
+            return c != 0 ? c < 0 : n < m
+        }
+        var rank = [UInt64](repeating: 0, count: count)
+        for (r, id) in order.enumerated() { rank[Int(id)] = UInt64(r) }
+        return rank
+    }
+}
+
+/// Dictionaries built during one encode call, keyed by column buffer, so sorting and
+/// LowCardinality encoding of the same column share one.
+struct DictionaryCache: ~Copyable {
+    private var byColumn: [ObjectIdentifier: StringDictionary] = [:]
+
+    init() {}
+
+    deinit {
+        for d in byColumn.values { d.deallocate() }
+    }
+
+    mutating func dictionary(for view: ColumnView) -> StringDictionary {
+        let key = ObjectIdentifier(view.buffer)
+        if let d = byColumn[key] { return d }
+        let d = StringDictionary.build(view)
+        byColumn[key] = d
+        return d
+    }
+}
