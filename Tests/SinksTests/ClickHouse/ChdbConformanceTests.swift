@@ -131,8 +131,9 @@ import Pipeline
     }
 
     static func numbers() -> Case {
-        let e8 = ColumnType.enum8([.init(name: "a", value: 1), .init(name: "b", value: 2), .init(name: "neg", value: -5)])
-        let e16 = ColumnType.enum16([.init(name: "x", value: 1000), .init(name: "y", value: -1000)])
+        // Declared in value order, the way ClickHouse prints enum types.
+        let e8 = ColumnType.enum8([.init(name: "neg", value: -5), .init(name: "a", value: 1), .init(name: "b", value: 2)])
+        let e16 = ColumnType.enum16([.init(name: "y", value: -1000), .init(name: "x", value: 1000)])
         let columns = [
             TestColumn("u8", .uint8) { c in for v: UInt8 in [0, 255, 1] { c.append(v) } },
             TestColumn("u16", .uint16) { c in for v: UInt16 in [0, 65535, 2] { c.append(v) } },
