@@ -42,7 +42,7 @@ enum NativeColumnWriter {
         case .fixed(let width):
             writeFixed(base: view.values, width: width, rows: rows, to: &out)
         case .string:
-            writeStrings(view: view, rows: rows, to: &out)
+            writeStrings(view: view, rows: rows, to: &out, dictionaries: &dictionaries)
         case .numeric(let from, let to):
             writeNumeric(from: from, to: to, view: view, rows: rows, out: &out)
         case .dateTime64Seconds(let p):
@@ -80,23 +80,23 @@ enum NativeColumnWriter {
             write(inner, view: view, rows: rows, to: &out, dictionaries: &dictionaries)
         case .array(let inner):
             guard let innerView = view.inner else { return }
-            withElements(of: view, rows: rows, out: &out) { elements, out in
+            writeOffsets(of: view, rows: rows, to: &out, dictionaries: &dictionaries).with { elements in
                 write(inner, view: innerView, rows: elements, to: &out, dictionaries: &dictionaries)
             }
         case .map(let k, let v):
             guard let keys = view.inner, let values = view.inner2 else { return }
-            withElements(of: view, rows: rows, out: &out) { elements, out in
+            writeOffsets(of: view, rows: rows, to: &out, dictionaries: &dictionaries).with { elements in
                 write(k, view: keys, rows: elements, to: &out, dictionaries: &dictionaries)
                 write(v, view: values, rows: elements, to: &out, dictionaries: &dictionaries)
             }
         case .mapKeys(let k):
             guard let keys = view.inner else { return }
-            withElements(of: view, rows: rows, out: &out) { elements, out in
+            writeOffsets(of: view, rows: rows, to: &out, dictionaries: &dictionaries).with { elements in
                 write(k, view: keys, rows: elements, to: &out, dictionaries: &dictionaries)
             }
         case .mapValues(let v):
             guard let values = view.inner2 else { return }
-            withElements(of: view, rows: rows, out: &out) { elements, out in
+            writeOffsets(of: view, rows: rows, to: &out, dictionaries: &dictionaries).with { elements in
                 write(v, view: values, rows: elements, to: &out, dictionaries: &dictionaries)
             }
         case .lowCardinality(let nullable):
@@ -180,18 +180,90 @@ enum NativeColumnWriter {
         return q + 1
     }
 
-    static func writeStrings(view: ColumnView, rows: RowSelection, to out: inout NativeStreamWriter) {
+    /// Copies up to a few dozen bytes without a `memmove` call; most strings in
+    /// metrics (tenants, metric names, label keys and values) are this short.
+    @inline(__always)
+    static func copySmall(_ dst: UnsafeMutableRawPointer, _ src: UnsafeRawPointer, _ n: Int) {
+        if n >= 8 {
+            if n <= 16 {
+                let a = src.loadUnaligned(as: UInt64.self)
+                let b = src.loadUnaligned(fromByteOffset: n - 8, as: UInt64.self)
+                dst.storeBytes(of: a, as: UInt64.self)
+                (dst + (n - 8)).storeBytes(of: b, as: UInt64.self)
+            } else {
+                dst.copyMemory(from: src, byteCount: n)
+            }
+        } else if n >= 4 {
+            let a = src.loadUnaligned(as: UInt32.self)
+            let b = src.loadUnaligned(fromByteOffset: n - 4, as: UInt32.self)
+            dst.storeBytes(of: a, as: UInt32.self)
+            (dst + (n - 4)).storeBytes(of: b, as: UInt32.self)
+        } else if n > 0 {
+            dst.storeBytes(of: src.load(as: UInt8.self), as: UInt8.self)
+            (dst + (n >> 1)).storeBytes(of: src.load(fromByteOffset: n >> 1, as: UInt8.self), as: UInt8.self)
+            (dst + (n - 1)).storeBytes(of: src.load(fromByteOffset: n - 1, as: UInt8.self), as: UInt8.self)
+        }
+    }
+
+    /// Rows per chunk when strings are gathered through a permutation: the touched
+    /// offset and value lines of one chunk (2 × 64 KiB) stay in L2 until copied.
+    static let permutedStringChunkRows = 1024
+
+    static func writeStrings(
+        view: ColumnView, rows: RowSelection, to out: inout NativeStreamWriter, dictionaries: inout DictionaryCache
+    ) {
+        switch rows {
+        case .range:
+            writeStringChunks(view: view, rows: rows, chunkRows: stringChunkRows, to: &out)
+        case .indices:
+            // Permuted rows of a column declared LowCardinality: copy each value from its
+            // (cache-resident) dictionary entry instead of chasing the row's own bytes.
+            // Other String columns get the same treatment when they turn out to have few
+            // distinct values (label keys and values, host names); the attempt stops early
+            // on a high-cardinality column.
+            let dict: StringDictionary?
+            if case .lowCardinality = view.buffer.type {
+                dict = dictionaries.dictionary(for: view)
+            } else {
+                dict = dictionaries.dictionary(for: view, maxDistinct: Swift.max(256, view.rows / 64))
+            }
+            if let dict {
+                writeStringsFromDictionary(dict, view: view, rows: rows, to: &out)
+            } else {
+                writeStringChunks(view: view, rows: rows, chunkRows: permutedStringChunkRows, to: &out)
+            }
+        }
+    }
+
+    /// Writes String rows chunk by chunk. For permuted rows each chunk is staged: first
+    /// the rows' end offsets are touched, then their first value bytes, then the bytes
+    /// are copied. Every load of a staging pass is independent of the others, so the
+    /// DRAM misses of a whole chunk overlap, where a single loop would wait for each
+    /// row's offset before it could even request the row's bytes.
+    static func writeStringChunks(view: ColumnView, rows: RowSelection, chunkRows: Int, to out: inout NativeStreamWriter) {
         let total = rows.count
+        let permuted: Bool
+        if case .indices = rows { permuted = true } else { permuted = false }
         var k = 0
         while k < total {
-            // Size the chunk first so the copy loop runs without capacity checks.
+            if permuted {
+                var t: UInt64 = 0
+                for j in k..<Swift.min(total, k + chunkRows) { t &+= view.ends[rows.row(j)] }
+                out.touch &+= t
+            }
+            // Size the chunk so the copy loop runs without capacity checks.
             var bytes = 0
             var end = k
-            while end < total, end - k < stringChunkRows, bytes < stringChunkBytes {
+            var t: UInt64 = 0
+            while end < total, end - k < chunkRows, bytes < stringChunkBytes {
                 let r = rows.row(end)
-                bytes += view.end(r) - view.start(r)
+                let s = view.start(r)
+                let n = view.end(r) - s
+                if permuted, n > 0 { t &+= UInt64(view.values.load(fromByteOffset: s, as: UInt8.self)) }
+                bytes += n
                 end += 1
             }
+            out.touch &+= t
             let first = k
             let last = end
             out.pending.appendUnsafe(maxCount: bytes + (last - first) * 10) { dst in
@@ -201,13 +273,59 @@ enum NativeColumnWriter {
                     let s = view.start(r)
                     let n = view.end(r) - s
                     p = putVarUInt(UInt64(n), p)
-                    if n > 0 { p.copyMemory(from: view.values + s, byteCount: n) }
+                    copySmall(p, view.values + s, n)
                     p += n
                 }
                 return p - dst
             }
             out.checkpoint()
             k = end
+        }
+    }
+
+    static func writeStringsFromDictionary(
+        _ dict: StringDictionary, view: ColumnView, rows: RowSelection, to out: inout NativeStreamWriter
+    ) {
+        // Each distinct value pre-encoded as VarUInt length + bytes.
+        var encoded = GrowableBuffer(capacity: 64)
+        var starts = [Int](repeating: 0, count: dict.count + 1)
+        for id in 0..<dict.count {
+            starts[id] = encoded.count
+            let (p, n) = StringDictionary.bytes(view, Int(dict.firstRows[id]))
+            encoded.appendVarUInt(UInt64(n))
+            encoded.append(bytes: UnsafeRawBufferPointer(start: p, count: n))
+        }
+        starts[dict.count] = encoded.count
+        let ids = dict.ids
+        encoded.withUnsafeBytes { enc in
+            guard let base = enc.baseAddress else { return }
+            starts.withUnsafeBufferPointer { st in
+                let total = rows.count
+                var k = 0
+                while k < total {
+                    var bytes = 0
+                    var end = k
+                    while end < total, end - k < stringChunkRows, bytes < stringChunkBytes {
+                        let id = Int(ids[rows.row(end)])
+                        bytes += st[id + 1] - st[id]
+                        end += 1
+                    }
+                    let first = k
+                    let last = end
+                    out.pending.appendUnsafe(maxCount: bytes) { dst in
+                        var p = dst
+                        for j in first..<last {
+                            let id = Int(ids[rows.row(j)])
+                            let n = st[id + 1] - st[id]
+                            copySmall(p, base + st[id], n)
+                            p += n
+                        }
+                        return p - dst
+                    }
+                    out.checkpoint()
+                    k = end
+                }
+            }
         }
     }
 
@@ -308,49 +426,89 @@ enum NativeColumnWriter {
 
     // MARK: Arrays and maps
 
-    /// Writes the UInt64 end offsets of the selected rows, then calls `body` with the
-    /// selection of their elements (a range when the rows are, else an index list).
-    static func withElements(
-        of view: ColumnView, rows: RowSelection, out: inout NativeStreamWriter,
-        _ body: (RowSelection, inout NativeStreamWriter) -> Void
-    ) {
-        var running: UInt64 = 0
-        var k = 0
-        let total = rows.count
-        while k < total {
-            let n = Swift.min(fixedChunkRows, total - k)
-            let chunk = rows.slice(k..<k + n)
-            out.pending.appendUnsafe(maxCount: n * 8) { dst in
-                var o = dst
-                chunk.forEach { r in
-                    running &+= UInt64(truncatingIfNeeded: view.end(r) - view.start(r))
-                    o.storeBytes(of: running, as: UInt64.self)
-                    o += 8
-                }
-                return n * 8
+    /// The elements of selected Array/Map rows: a range when the rows are in storage
+    /// order, else the element indices in output order.
+    enum Elements {
+        case range(Range<Int>)
+        case list([UInt32])
+
+        @inline(__always)
+        func with(_ body: (RowSelection) -> Void) {
+            switch self {
+            case .range(let r): body(.range(r))
+            case .list(let l): l.withUnsafeBufferPointer { body(.indices($0)) }
             }
-            out.checkpoint()
-            k += n
         }
+    }
+
+    /// Writes the UInt64 end offsets of the selected Array/Map rows and returns the
+    /// selection of their elements.
+    static func writeOffsets(
+        of view: ColumnView, rows: RowSelection, to out: inout NativeStreamWriter, dictionaries: inout DictionaryCache
+    ) -> Elements {
         switch rows {
         case .range(let r):
-            let elements = r.isEmpty ? 0..<0 : view.start(r.lowerBound)..<view.end(r.upperBound - 1)
-            body(.range(elements), &out)
-        case .indices(let idx):
-            let count = Int(running)
-            let expanded = [UInt32](unsafeUninitializedCapacity: count) { buf, initialized in
-                var j = 0
-                for i in idx {
-                    let r = Int(i)
-                    for e in view.start(r)..<view.end(r) {
-                        buf[j] = UInt32(truncatingIfNeeded: e)
-                        j += 1
-                    }
+            // Storage order: offsets are the stored ends shifted to start at 0.
+            let base = r.isEmpty ? 0 : UInt64(view.start(r.lowerBound))
+            var k = r.lowerBound
+            while k < r.upperBound {
+                let n = Swift.min(fixedChunkRows, r.upperBound - k)
+                let from = k
+                out.pending.appendUnsafe(maxCount: n * 8) { dst in
+                    for j in 0..<n { (dst + j * 8).storeBytes(of: view.ends[from + j] &- base, as: UInt64.self) }
+                    return n * 8
                 }
-                initialized = j
+                out.checkpoint()
+                k += n
             }
-            expanded.withUnsafeBufferPointer { body(.indices($0), &out) }
+            return .range(r.isEmpty ? 0..<0 : view.start(r.lowerBound)..<view.end(r.upperBound - 1))
+        case .indices(let idx):
+            let expansion = dictionaries.expansion(for: view) ?? {
+                let e = expand(view, idx)
+                dictionaries.storeExpansion(e, for: view)
+                return e
+            }()
+            expansion.offsets.withUnsafeBytes { bytes in
+                var k = 0
+                while k < bytes.count {
+                    let n = Swift.min(CompressedFrame.maxUncompressedSize, bytes.count - k)
+                    out.pending.append(bytes: UnsafeRawBufferPointer(rebasing: bytes[k..<k + n]))
+                    out.checkpoint()
+                    k += n
+                }
+            }
+            return .list(expansion.elements)
         }
+    }
+
+    /// One pass over the permuted rows yields both the offsets and the element index
+    /// list. Each chunk's end offsets are touched first so their misses overlap.
+    static func expand(_ view: ColumnView, _ idx: UnsafeBufferPointer<UInt32>) -> (offsets: [UInt64], elements: [UInt32]) {
+        var elements: [UInt32] = []
+        // A permutation of all rows selects every element once.
+        elements.reserveCapacity(view.inner?.rows ?? 0)
+        var touch: UInt64 = 0
+        let offsets = [UInt64](unsafeUninitializedCapacity: idx.count) { buf, initialized in
+            var running: UInt64 = 0
+            var k = 0
+            while k < idx.count {
+                let n = Swift.min(1024, idx.count - k)
+                for j in k..<k + n { touch &+= view.ends[Int(idx[j])] }
+                for j in k..<k + n {
+                    let r = Int(idx[j])
+                    let s = view.start(r)
+                    let e = view.end(r)
+                    for x in s..<e { elements.append(UInt32(truncatingIfNeeded: x)) }
+                    running &+= UInt64(e - s)
+                    buf[j] = running
+                }
+                k += n
+            }
+            initialized = idx.count
+        }
+        // Consume the touched sum so the optimiser keeps the touching loads.
+        if touch == 1 { elements.reserveCapacity(elements.count) }
+        return (offsets, elements)
     }
 
     // MARK: LowCardinality

@@ -14,6 +14,9 @@ struct NativeStreamWriter: ~Copyable {
     private let compressor: Compressor?
     private var failure: CompressionError?
     private(set) var uncompressedBytes = 0
+    /// Sum of values loaded only to pull cache lines in early; kept so the optimiser
+    /// cannot remove those loads. Never read.
+    var touch: UInt64 = 0
 
     /// - Parameter compressor: nil writes the plain Native stream with no frames.
     init(compressor: Compressor?, expectedBytes: Int) {

@@ -84,7 +84,9 @@ struct StringDictionary {
     }
 
     /// Builds the dictionary of `view`, which must have the `.string` or `.fixed` layout.
-    static func build(_ view: ColumnView) -> StringDictionary {
+    /// With `maxDistinct`, gives up (returning nil) as soon as there are more distinct
+    /// values than that, so trying costs little on a high-cardinality column.
+    static func build(_ view: ColumnView, maxDistinct: Int = Int.max) -> StringDictionary? {
         let rows = view.rows
         let ids = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: Swift.max(rows, 1))
         var firstRows: [UInt32] = []
@@ -112,6 +114,10 @@ struct StringDictionary {
             while true {
                 let e = slots[slot]
                 if e == 0 {
+                    if firstRows.count >= maxDistinct {
+                        ids.deallocate()
+                        return nil
+                    }
                     id = UInt32(firstRows.count)
                     firstRows.append(UInt32(row))
                     slots[slot] = tag | UInt64(id + 1)
@@ -183,19 +189,53 @@ struct StringDictionary {
 /// Dictionaries built during one encode call, keyed by column buffer, so sorting and
 /// LowCardinality encoding of the same column share one.
 struct DictionaryCache: ~Copyable {
-    private var byColumn: [ObjectIdentifier: StringDictionary] = [:]
+    private enum Entry {
+        case built(StringDictionary)
+        /// Tried with a cap and found too many distinct values.
+        case tooMany(cap: Int)
+    }
+
+    private var byColumn: [ObjectIdentifier: Entry] = [:]
+    /// Element index lists of permuted Array/Map columns, keyed by column; the two
+    /// columns of a Nested pair (`m.key`, `m.value`) share one.
+    private var expansions: [ObjectIdentifier: (offsets: [UInt64], elements: [UInt32])] = [:]
 
     init() {}
 
     deinit {
-        for d in byColumn.values { d.deallocate() }
+        for case .built(let d) in byColumn.values { d.deallocate() }
     }
 
     mutating func dictionary(for view: ColumnView) -> StringDictionary {
         let key = ObjectIdentifier(view.buffer)
-        if let d = byColumn[key] { return d }
-        let d = StringDictionary.build(view)
-        byColumn[key] = d
+        if case .built(let d) = byColumn[key] { return d }
+        // Without a cap the build always succeeds.
+        let d = StringDictionary.build(view) ?? StringDictionary(ids: .allocate(capacity: 1), firstRows: [], defaultID: nil)
+        byColumn[key] = .built(d)
         return d
+    }
+
+    /// The column's dictionary if it has at most `maxDistinct` values.
+    mutating func dictionary(for view: ColumnView, maxDistinct: Int) -> StringDictionary? {
+        let key = ObjectIdentifier(view.buffer)
+        switch byColumn[key] {
+        case .built(let d): return d.count <= maxDistinct ? d : nil
+        case .tooMany(let cap) where cap >= maxDistinct: return nil
+        default: break
+        }
+        guard let d = StringDictionary.build(view, maxDistinct: maxDistinct) else {
+            byColumn[key] = .tooMany(cap: maxDistinct)
+            return nil
+        }
+        byColumn[key] = .built(d)
+        return d
+    }
+
+    func expansion(for view: ColumnView) -> (offsets: [UInt64], elements: [UInt32])? {
+        expansions[ObjectIdentifier(view.buffer)]
+    }
+
+    mutating func storeExpansion(_ e: (offsets: [UInt64], elements: [UInt32]), for view: ColumnView) {
+        expansions[ObjectIdentifier(view.buffer)] = e
     }
 }
