@@ -14,6 +14,8 @@ import Sinks
 let arguments = CommandLine.arguments
 let rows = arguments.count > 1 ? Int(arguments[1]) ?? 1_000_000 : 1_000_000
 let repeats = arguments.count > 2 ? Int(arguments[2]) ?? 5 : 5
+/// Optional third argument: run only steps whose name contains it (for profiling).
+let only = arguments.count > 3 ? arguments[3] : ""
 
 /// Deterministic pseudo-random numbers, so runs are comparable.
 struct SplitMix {
@@ -131,6 +133,8 @@ func seconds(_ d: Duration) -> Double {
     Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
 }
 
+func wanted(_ name: String) -> Bool { only.isEmpty || name.contains(only) }
+
 func measure(_ body: () throws -> (uncompressed: Int, output: Int)) rethrows -> Measurement {
     var m = Measurement()
     let clock = ContinuousClock()
@@ -155,6 +159,7 @@ func fmt(_ v: Double, _ digits: Int = 2) -> String {
 }
 
 func report(_ name: String, _ m: Measurement) {
+    guard !m.seconds.isEmpty else { return }
     let rowsPerSecond = Double(rows) / m.bestCPU
     let mbPerSecond = Double(m.bytes) / m.bestCPU / 1e6
     var line = pad(name, 30) + pad(fmt(m.best * 1000, 1) + " ms", 11) + pad("(median " + fmt(m.median * 1000, 1) + ")", 17)
@@ -172,20 +177,32 @@ print("batch: \(batch.byteCount / 1_000_000) MB in column buffers; best of \(rep
 print("columns: step, best wall time (median), best thread CPU time, rows/s and uncompressed MB/s per CPU second\n")
 
 do {
+    // The frame checksum alone: CityHash128 over 1 MiB frames.
+    let frame = (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 9) }
+    var sink: UInt64 = 0
+    let hashRounds = 200
+    let hash = !wanted("CityHash") ? Measurement() : measure {
+        frame.withUnsafeBytes { p in for _ in 0..<hashRounds { sink &+= CityHash128.hash(p).low } }
+        return (hashRounds << 20, 0)
+    }
+    if !hash.cpu.isEmpty { print(pad("CityHash128, 1 MiB frames", 30) + fmt(Double(hash.bytes) / hash.bestCPU / 1e9, 2) + " GB/s per core"
+        + (sink == 42 ? " " : "")) }
+    print("")
+
     for (label, table) in [("ClickHouse 18.16 table", legacyTable), ("modern table", modernTable)] {
         let plan = try NativeInsertPlan(logicalSchema: logicalSchema, table: table, orderBy: orderBy)
         print("== \(label): \(plan.insertColumnList)")
-        let sortOnly = try measure {
+        let sortOnly = !wanted("sort only") ? Measurement() : try measure {
             let order = try NativeEncoder.sortedRowOrder(of: batch, plan: plan)
             return (order.count, 0)
         }
         report("sort only (row order)", Measurement(seconds: sortOnly.seconds, cpu: sortOnly.cpu, bytes: 0, outputBytes: 0))
-        let encodeOnly = try measure {
+        let encodeOnly = !wanted("encode (no sort") ? Measurement() : try measure {
             let blob = try NativeEncoder.encodeBlock(batch, plan: plan, sorted: false)
             return (blob.count, blob.count)
         }
         report("encode (no sort, no frames)", encodeOnly)
-        let sortEncode = try measure {
+        let sortEncode = !wanted("sort + encode") ? Measurement() : try measure {
             let blob = try NativeEncoder.encodeBlock(batch, plan: plan, sorted: true)
             return (blob.count, blob.count)
         }
@@ -193,7 +210,7 @@ do {
         for (name, method) in [("sort + encode + NONE frames", CompressionMethod.none), ("sort + encode + LZ4", .lz4),
                                ("sort + encode + ZSTD(1)", .zstd)] {
             let encoder = try NativeEncoder(compression: method)
-            let m = try measure {
+            let m = !wanted(name) ? Measurement() : try measure {
                 let body = try encoder.encodeInsertBody(batch, plan: plan)
                 return (body.uncompressedBytes, body.body.count)
             }

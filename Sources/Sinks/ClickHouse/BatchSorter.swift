@@ -53,8 +53,8 @@ struct SortKey: Sendable, Hashable {
 /// 2. components are packed, most significant first, into as few 64-bit words as their
 ///    value ranges allow (20 tenants × 200 metrics × one minute of milliseconds fit in
 ///    29 bits, one word);
-/// 3. an LSD radix sort over the words' significant bytes orders an index array,
-///    skipping byte positions where all rows agree.
+/// 3. an LSD radix sort (11-bit digits) over the words' significant bits orders an
+///    index array, skipping digit positions where all rows agree.
 /// The radix sort is stable, so rows with equal keys keep their arrival order.
 enum BatchSorter {
     private struct Component {
@@ -127,7 +127,12 @@ enum BatchSorter {
             keysB.deallocate()
             permB.deallocate()
         }
-        let counts = UnsafeMutablePointer<Int>.allocate(capacity: 8 * 256)
+        // 11-bit digits: a 29-bit key (20 tenants, 200 metrics, a minute of
+        // milliseconds) takes 3 passes instead of 4, and 6 × 2048 counters stay in L1/L2.
+        let digitBits = 11
+        let radix = 1 << digitBits
+        let maxPasses = (64 + digitBits - 1) / digitBits
+        let counts = UnsafeMutablePointer<Int>.allocate(capacity: maxPasses * radix)
         defer { counts.deallocate() }
 
         var srcPerm = permBase
@@ -137,31 +142,32 @@ enum BatchSorter {
             var srcKeys = keysA
             var dstKeys = keysB
             for i in 0..<n { srcKeys[i] = word[Int(srcPerm[i])] }
-            let passes = (wordBits[w] + 7) / 8
-            counts.initialize(repeating: 0, count: 8 * 256)
+            let passes = (wordBits[w] + digitBits - 1) / digitBits
+            counts.initialize(repeating: 0, count: maxPasses * radix)
+            let mask = UInt64(radix - 1)
             for i in 0..<n {
                 let k = srcKeys[i]
-                for b in 0..<passes { counts[b * 256 + Int((k >> UInt64(b * 8)) & 0xff)] += 1 }
+                for b in 0..<passes { counts[b * radix + Int((k >> UInt64(b * digitBits)) & mask)] += 1 }
             }
             for b in 0..<passes {
-                let c = counts + b * 256
-                // All rows share this byte: the pass would not move anything.
+                let c = counts + b * radix
+                // All rows share this digit: the pass would not move anything.
                 var trivial = false
-                for d in 0..<256 where c[d] != 0 {
+                for d in 0..<radix where c[d] != 0 {
                     trivial = c[d] == n
                     break
                 }
                 if trivial { continue }
                 var sum = 0
-                for d in 0..<256 {
+                for d in 0..<radix {
                     let t = c[d]
                     c[d] = sum
                     sum += t
                 }
-                let shift = UInt64(b * 8)
+                let shift = UInt64(b * digitBits)
                 for i in 0..<n {
                     let k = srcKeys[i]
-                    let d = Int((k >> shift) & 0xff)
+                    let d = Int((k >> shift) & mask)
                     let pos = c[d]
                     c[d] = pos + 1
                     dstKeys[pos] = k

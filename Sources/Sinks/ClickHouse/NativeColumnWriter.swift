@@ -297,33 +297,38 @@ enum NativeColumnWriter {
         }
         starts[dict.count] = encoded.count
         let ids = dict.ids
+        let chunkRows = permutedStringChunkRows
+        let local = UnsafeMutablePointer<UInt32>.allocate(capacity: chunkRows)
+        defer { local.deallocate() }
         encoded.withUnsafeBytes { enc in
             guard let base = enc.baseAddress else { return }
             starts.withUnsafeBufferPointer { st in
                 let total = rows.count
                 var k = 0
                 while k < total {
-                    var bytes = 0
-                    var end = k
-                    while end < total, end - k < stringChunkRows, bytes < stringChunkBytes {
-                        let id = Int(ids[rows.row(end)])
-                        bytes += st[id + 1] - st[id]
-                        end += 1
+                    // Gather the chunk's ids first: independent loads whose misses overlap.
+                    let n = Swift.min(chunkRows, total - k)
+                    switch rows {
+                    case .range(let r): for j in 0..<n { local[j] = ids[r.lowerBound + k + j] }
+                    case .indices(let p): for j in 0..<n { local[j] = ids[Int(p[k + j])] }
                     }
-                    let first = k
-                    let last = end
+                    var bytes = 0
+                    for j in 0..<n {
+                        let id = Int(local[j])
+                        bytes += st[id + 1] - st[id]
+                    }
                     out.pending.appendUnsafe(maxCount: bytes) { dst in
                         var p = dst
-                        for j in first..<last {
-                            let id = Int(ids[rows.row(j)])
-                            let n = st[id + 1] - st[id]
-                            copySmall(p, base + st[id], n)
-                            p += n
+                        for j in 0..<n {
+                            let id = Int(local[j])
+                            let len = st[id + 1] - st[id]
+                            copySmall(p, base + st[id], len)
+                            p += len
                         }
                         return p - dst
                     }
                     out.checkpoint()
-                    k = end
+                    k += n
                 }
             }
         }
@@ -484,12 +489,15 @@ enum NativeColumnWriter {
     /// One pass over the permuted rows yields both the offsets and the element index
     /// list. Each chunk's end offsets are touched first so their misses overlap.
     static func expand(_ view: ColumnView, _ idx: UnsafeBufferPointer<UInt32>) -> (offsets: [UInt64], elements: [UInt32]) {
-        var elements: [UInt32] = []
-        // A permutation of all rows selects every element once.
-        elements.reserveCapacity(view.inner?.rows ?? 0)
+        // A permutation of all rows selects every element once, so the element column's
+        // size is the right capacity; a selection that repeats rows makes it grow.
+        var capacity = Swift.max(view.inner?.rows ?? 0, 16)
+        var out = UnsafeMutablePointer<UInt32>.allocate(capacity: capacity)
+        defer { out.deallocate() }
         var touch: UInt64 = 0
-        let offsets = [UInt64](unsafeUninitializedCapacity: idx.count) { buf, initialized in
-            var running: UInt64 = 0
+        var running = 0
+        var offsets = [UInt64](repeating: 0, count: idx.count)
+        offsets.withUnsafeMutableBufferPointer { offs in
             var k = 0
             while k < idx.count {
                 let n = Swift.min(1024, idx.count - k)
@@ -498,16 +506,25 @@ enum NativeColumnWriter {
                     let r = Int(idx[j])
                     let s = view.start(r)
                     let e = view.end(r)
-                    for x in s..<e { elements.append(UInt32(truncatingIfNeeded: x)) }
-                    running &+= UInt64(e - s)
-                    buf[j] = running
+                    if running + (e - s) > capacity {
+                        let bigger = UnsafeMutablePointer<UInt32>.allocate(capacity: 2 * capacity + e - s)
+                        bigger.update(from: out, count: running)
+                        out.deallocate()
+                        out = bigger
+                        capacity = 2 * capacity + e - s
+                    }
+                    for x in s..<e {
+                        out[running] = UInt32(truncatingIfNeeded: x)
+                        running += 1
+                    }
+                    offs[j] = UInt64(running)
                 }
                 k += n
             }
-            initialized = idx.count
         }
+        let elements = Array(UnsafeBufferPointer(start: out, count: running))
         // Consume the touched sum so the optimiser keeps the touching loads.
-        if touch == 1 { elements.reserveCapacity(elements.count) }
+        if touch == 1 { offsets.reserveCapacity(offsets.count) }
         return (offsets, elements)
     }
 
@@ -551,22 +568,29 @@ enum NativeColumnWriter {
         out.pending.append(UInt64(rows.count))
         let ids = dict.ids
         let nulls = view.nulls
+        let local = UnsafeMutablePointer<UInt32>.allocate(capacity: fixedChunkRows)
+        defer { local.deallocate() }
         slotOf.withUnsafeBufferPointer { slots in
-            @inline(__always) func key(_ r: Int) -> UInt32 {
-                sourceNullable && nulls[r] != 0 ? 0 : slots[Int(ids[r])]
-            }
             var k = 0
             let total = rows.count
             while k < total {
                 let n = Swift.min(fixedChunkRows, total - k)
-                let chunk = rows.slice(k..<k + n)
+                // Gather ids, then map them to slots: two loops of independent loads.
+                switch rows.slice(k..<k + n) {
+                case .range(let r): for j in 0..<n { local[j] = ids[r.lowerBound + j] }
+                case .indices(let p): for j in 0..<n { local[j] = ids[Int(p[j])] }
+                }
+                for j in 0..<n { local[j] = slots[Int(local[j])] }
+                if sourceNullable {
+                    let chunk = rows.slice(k..<k + n)
+                    for j in 0..<n where nulls[chunk.row(j)] != 0 { local[j] = 0 }
+                }
                 out.pending.appendUnsafe(maxCount: n * keyWidth) { dst in
-                    var o = dst
                     switch keyWidth {
-                    case 1: chunk.forEach { o.storeBytes(of: UInt8(truncatingIfNeeded: key($0)), as: UInt8.self); o += 1 }
-                    case 2: chunk.forEach { o.storeBytes(of: UInt16(truncatingIfNeeded: key($0)), as: UInt16.self); o += 2 }
-                    case 4: chunk.forEach { o.storeBytes(of: key($0), as: UInt32.self); o += 4 }
-                    default: chunk.forEach { o.storeBytes(of: UInt64(key($0)), as: UInt64.self); o += 8 }
+                    case 1: for j in 0..<n { (dst + j).storeBytes(of: UInt8(truncatingIfNeeded: local[j]), as: UInt8.self) }
+                    case 2: for j in 0..<n { (dst + 2 * j).storeBytes(of: UInt16(truncatingIfNeeded: local[j]), as: UInt16.self) }
+                    case 4: for j in 0..<n { (dst + 4 * j).storeBytes(of: local[j], as: UInt32.self) }
+                    default: for j in 0..<n { (dst + 8 * j).storeBytes(of: UInt64(local[j]), as: UInt64.self) }
                     }
                     return n * keyWidth
                 }

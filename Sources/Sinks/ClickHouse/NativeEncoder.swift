@@ -13,6 +13,8 @@ public import Pipeline
 /// frame carries at most 1 MiB of uncompressed data; the batch is only read.
 public final class NativeEncoder {
     public let compressor: Compressor
+    /// Body bytes per column-buffer byte of the last batch, to size the next body.
+    private var lastBodyRatio: Double?
 
     public init(compression: CompressionMethod, zstdLevel: Int = 1) throws(CompressionError) {
         compressor = try Compressor(method: compression, zstdLevel: zstdLevel)
@@ -27,7 +29,10 @@ public final class NativeEncoder {
     /// - Returns: the request body, the number of rows, and the size of the Native
     ///   stream before compression (for metrics and batch sizing).
     public func encodeInsertBody(_ batch: ColumnBatch, plan: NativeInsertPlan) throws(NativeEncodingError) -> EncodedInsertBody {
-        let r = try Self.encode(batch, plan: plan, sorted: true, compressor: compressor)
+        let source = batch.byteCount
+        let hint = lastBodyRatio.map { Int(Double(source) * $0 * 1.1) + 65536 }
+        let r = try Self.encode(batch, plan: plan, sorted: true, compressor: compressor, bodyCapacity: hint)
+        if source > 0 { lastBodyRatio = Double(r.body.count) / Double(source) }
         return EncodedInsertBody(body: r.body, rows: r.rows, uncompressedBytes: r.uncompressedBytes)
     }
 
@@ -68,7 +73,7 @@ public final class NativeEncoder {
     }
 
     private static func encode(
-        _ batch: ColumnBatch, plan: NativeInsertPlan, sorted: Bool, compressor: Compressor?
+        _ batch: ColumnBatch, plan: NativeInsertPlan, sorted: Bool, compressor: Compressor?, bodyCapacity: Int? = nil
     ) throws(NativeEncodingError) -> (body: ByteBlob, rows: Int, uncompressedBytes: Int) {
         let views = try makeViews(batch, plan: plan)
         let rows = batch.rowCount
@@ -76,7 +81,8 @@ public final class NativeEncoder {
         let perm = sorted
             ? BatchSorter.permutation(views: views, keys: plan.sortKeys, rows: rows, dictionaries: &dictionaries) : nil
 
-        var out = NativeStreamWriter(compressor: compressor, expectedBytes: batch.byteCount + 64 * plan.columns.count + 32)
+        var out = NativeStreamWriter(
+            compressor: compressor, expectedBytes: batch.byteCount + 64 * plan.columns.count + 32, expectedBodyBytes: bodyCapacity)
         out.pending.appendVarUInt(UInt64(plan.columns.count))
         out.pending.appendVarUInt(UInt64(rows))
 

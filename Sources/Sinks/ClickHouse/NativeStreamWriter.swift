@@ -18,12 +18,26 @@ struct NativeStreamWriter: ~Copyable {
     /// cannot remove those loads. Never read.
     var touch: UInt64 = 0
 
-    /// - Parameter compressor: nil writes the plain Native stream with no frames.
-    init(compressor: Compressor?, expectedBytes: Int) {
+    /// - Parameters:
+    ///   - compressor: nil writes the plain Native stream with no frames.
+    ///   - expectedBytes: about how big the Native stream will be.
+    ///   - expectedBodyBytes: about how big the framed body will be; a good guess saves
+    ///     re-allocating (and copying) a body of tens of megabytes while it grows.
+    init(compressor: Compressor?, expectedBytes: Int, expectedBodyBytes: Int? = nil) {
         self.compressor = compressor
         let frameSize = CompressedFrame.maxUncompressedSize
         pending = GrowableBuffer(capacity: compressor == nil ? Swift.max(expectedBytes, 64) : frameSize + frameSize / 4)
-        frames = GrowableBuffer(capacity: compressor == nil ? 16 : Swift.max(expectedBytes / 2, 4096))
+        let framesCapacity: Int
+        if compressor == nil {
+            framesCapacity = 16
+        } else if let expectedBodyBytes {
+            framesCapacity = expectedBodyBytes
+        } else if compressor?.method == CompressionMethod.none {
+            framesCapacity = expectedBytes + (expectedBytes / frameSize + 1) * CompressedFrame.headerSize
+        } else {
+            framesCapacity = expectedBytes / 2
+        }
+        frames = GrowableBuffer(capacity: Swift.max(framesCapacity, 4096))
     }
 
     /// Rows per chunk between checkpoints: small enough that a chunk of even wide rows

@@ -37,9 +37,27 @@ struct StringDictionary {
         }
     }
 
+    /// Byte equality; short values (the common case) compare with two overlapping
+    /// loads instead of a `memcmp` call.
     @inline(__always)
     static func equal(_ a: UnsafeRawPointer, _ an: Int, _ b: UnsafeRawPointer, _ bn: Int) -> Bool {
-        an == bn && (an == 0 || memcmp(a, b, an) == 0)
+        guard an == bn else { return false }
+        if an >= 8 {
+            if an <= 16 {
+                return a.loadUnaligned(as: UInt64.self) == b.loadUnaligned(as: UInt64.self)
+                    && a.loadUnaligned(fromByteOffset: an - 8, as: UInt64.self) == b.loadUnaligned(fromByteOffset: an - 8, as: UInt64.self)
+            }
+            return memcmp(a, b, an) == 0
+        }
+        if an >= 4 {
+            return a.loadUnaligned(as: UInt32.self) == b.loadUnaligned(as: UInt32.self)
+                && a.loadUnaligned(fromByteOffset: an - 4, as: UInt32.self) == b.loadUnaligned(fromByteOffset: an - 4, as: UInt32.self)
+        }
+        if an == 0 { return true }
+        // 1...3 bytes: first, middle and last cover them all.
+        return a.load(as: UInt8.self) == b.load(as: UInt8.self)
+            && a.load(fromByteOffset: an >> 1, as: UInt8.self) == b.load(fromByteOffset: an >> 1, as: UInt8.self)
+            && a.load(fromByteOffset: an - 1, as: UInt8.self) == b.load(fromByteOffset: an - 1, as: UInt8.self)
     }
 
     /// A fast non-cryptographic hash of a short byte string (wyhash-style mixing). Loads
@@ -87,6 +105,25 @@ struct StringDictionary {
     /// With `maxDistinct`, gives up (returning nil) as soon as there are more distinct
     /// values than that, so trying costs little on a high-cardinality column.
     static func build(_ view: ColumnView, maxDistinct: Int = Int.max) -> StringDictionary? {
+        // One copy of the loop per layout, so the row-bytes lookup has no switch.
+        switch view.layout {
+        case .fixed(let w):
+            let values = view.values
+            return build(view, maxDistinct: maxDistinct) { (values + $0 * w, w) }
+        default:
+            let values = view.values
+            let ends = view.ends
+            return build(view, maxDistinct: maxDistinct) { row in
+                let s = row == 0 ? 0 : Int(truncatingIfNeeded: ends[row - 1])
+                return (values + s, Int(truncatingIfNeeded: ends[row]) - s)
+            }
+        }
+    }
+
+    @inline(__always)
+    private static func build(
+        _ view: ColumnView, maxDistinct: Int, _ bytes: (Int) -> (UnsafeRawPointer, Int)
+    ) -> StringDictionary? {
         let rows = view.rows
         let ids = UnsafeMutableBufferPointer<UInt32>.allocate(capacity: Swift.max(rows, 1))
         var firstRows: [UInt32] = []
@@ -101,7 +138,7 @@ struct StringDictionary {
         var lastID: UInt32 = 0
 
         for row in 0..<rows {
-            let (p, n) = bytes(view, row)
+            let (p, n) = bytes(row)
             // Runs of the same value are common (sorted input, repeated tenants); skip the probe.
             if let lp = lastPointer, equal(p, n, lp, lastLength) {
                 ids[row] = lastID
@@ -125,7 +162,7 @@ struct StringDictionary {
                 }
                 if e & 0xffff_ffff_0000_0000 == tag {
                     let candidate = UInt32(truncatingIfNeeded: e) - 1
-                    let (q, m) = bytes(view, Int(firstRows[Int(candidate)]))
+                    let (q, m) = bytes(Int(firstRows[Int(candidate)]))
                     if equal(p, n, q, m) { id = candidate; break }
                 }
                 slot = (slot + 1) & mask
@@ -141,7 +178,7 @@ struct StringDictionary {
                 let newMask = newCapacity - 1
                 for i in 0..<capacity where slots[i] != 0 {
                     let e = slots[i]
-                    let (q, m) = bytes(view, Int(firstRows[Int(UInt32(truncatingIfNeeded: e) - 1)]))
+                    let (q, m) = bytes(Int(firstRows[Int(UInt32(truncatingIfNeeded: e) - 1)]))
                     var s = Int(truncatingIfNeeded: hash(q, m)) & newMask
                     while newSlots[s] != 0 { s = (s + 1) & newMask }
                     newSlots[s] = e
@@ -155,7 +192,7 @@ struct StringDictionary {
 
         var defaultID: UInt32?
         for (id, row) in firstRows.enumerated() {
-            let (p, n) = bytes(view, Int(row))
+            let (p, n) = bytes(Int(row))
             let isDefault: Bool
             if case .fixed = view.layout {
                 isDefault = (0..<n).allSatisfy { p.load(fromByteOffset: $0, as: UInt8.self) == 0 }
