@@ -45,6 +45,8 @@ final class ColumnView {
         inner = try buffer.inner.map { (b) throws(NativeEncodingError) in try ColumnView(b, path: path + ".inner") }
         inner2 = try buffer.inner2.map { (b) throws(NativeEncodingError) in try ColumnView(b, path: path + ".inner2") }
 
+        // Row and element indices are UInt32 in the sorter and writers.
+        guard rows <= Int(UInt32.max) else { throw .tooManyRows(rows) }
         switch layout {
         case .fixed(let w):
             guard w > 0, valuesCount % w == 0 else { throw .corruptColumn(column: path, reason: "values not a multiple of \(w) bytes") }

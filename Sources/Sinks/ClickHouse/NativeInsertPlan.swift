@@ -99,9 +99,7 @@ public struct NativeInsertPlan: Sendable, Hashable {
                 throw .unsupportedPhysicalType(column: physical.name, typeName: physical.typeName, reason: error.reason)
             }
         }
-        func convert(_ l: LogicalColumn, _ p: PhysicalColumn, _ pType: ColumnType, element: Bool = false)
-            throws(NativeInsertPlanError) -> ColumnConversion
-        {
+        func convert(_ l: LogicalColumn, _ p: PhysicalColumn, _ pType: ColumnType) throws(NativeInsertPlanError) -> ColumnConversion {
             switch ColumnConversion.make(from: l.type, to: pType) {
             case .success(let c): return c
             case .failure(let f):

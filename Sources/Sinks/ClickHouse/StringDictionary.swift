@@ -256,7 +256,7 @@ struct DictionaryCache: ~Copyable {
     mutating func dictionary(for view: ColumnView, maxDistinct: Int) -> StringDictionary? {
         let key = ObjectIdentifier(view.buffer)
         switch byColumn[key] {
-        case .built(let d): return d.count <= maxDistinct ? d : nil
+        case .built(let d): return d  // already paid for: use it whatever its size
         case .tooMany(let cap) where cap >= maxDistinct: return nil
         default: break
         }
