@@ -26,9 +26,11 @@ public final class ColumnBuffer: @unchecked Sendable {
 
     public let type: ColumnType
     public let layout: Layout
-    public var values: GrowableBuffer
-    public var ends: GrowableBuffer
-    public var nulls: GrowableBuffer
+    // One owner at a time (see above), so the runtime exclusivity check that a class's
+    // `var` gets on every access (several per appended value) guards nothing.
+    @exclusivity(unchecked) public var values: GrowableBuffer
+    @exclusivity(unchecked) public var ends: GrowableBuffer
+    @exclusivity(unchecked) public var nulls: GrowableBuffer
     public let inner: ColumnBuffer?
     public let inner2: ColumnBuffer?
 

@@ -84,6 +84,32 @@ public struct GrowableBuffer: ~Copyable {
         _count = p - base + 1
     }
 
+    /// Reserves `maxCount` bytes, lets `body` write up to that many at the end, and keeps
+    /// the number of bytes `body` returns.
+    ///
+    /// Hot encoding loops use this to write many values through one raw pointer with a
+    /// single capacity check, and compressors write their output straight into place.
+    @inlinable
+    public mutating func appendUnsafe<E: Error>(
+        maxCount: Int, _ body: (UnsafeMutableRawPointer) throws(E) -> Int
+    ) throws(E) {
+        if count + maxCount > capacity { grow(to: count + maxCount) }
+        let written = try body(base + count)
+        precondition(written >= 0 && written <= maxCount, "wrote outside the reserved bytes")
+        _count += written
+    }
+
+    /// Removes the first `n` bytes and moves the rest to the front; a streaming writer
+    /// uses it after handing a prefix to a compressor, so the tail is at most a few
+    /// values long and the move is cheap.
+    @inlinable
+    public mutating func removeFirst(_ n: Int) {
+        precondition(n >= 0 && n <= count, "cannot remove more bytes than written")
+        let rest = count - n
+        if rest > 0 { base.copyMemory(from: base + n, byteCount: rest) }
+        _count = rest
+    }
+
     /// Drops bytes past `newCount`; used to roll back a partly written row.
     @inlinable
     public mutating func truncate(to newCount: Int) {
