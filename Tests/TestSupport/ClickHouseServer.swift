@@ -114,12 +114,12 @@ public final class ClickHouseServer: Sendable {
     }
 
     /// Runs a query and returns its TabSeparated text.
-    public func query(_ sql: String) async throws -> String {
-        String(decoding: try await admin.query(sql), as: UTF8.self)
+    public func query(_ sql: String, settings: [(String, String)] = []) async throws -> String {
+        String(decoding: try await admin.query(sql, settings: settings), as: UTF8.self)
     }
 
     /// Runs a statement whose result is not needed.
-    public func execute(_ sql: String) async throws {
-        try await admin.execute(sql)
+    public func execute(_ sql: String, settings: [(String, String)] = []) async throws {
+        try await admin.execute(sql, settings: settings)
     }
 }

@@ -81,3 +81,8 @@ enum LoopbackSocket {
 private func systemBind(_ fd: Int32, _ address: UnsafePointer<sockaddr>, _ length: socklen_t) -> Int32 {
     bind(fd, address, length)
 }
+
+/// `close(2)`, callable from types that have a `close()` method of their own.
+func closeDescriptor(_ fd: Int32) {
+    _ = close(fd)
+}

@@ -39,8 +39,11 @@ public final class ScriptedHTTPServer: Sendable {
     public enum Action: Sendable {
         /// Answer with this status, extra header lines and body, keeping the connection open.
         case respond(status: Int, headers: [String] = [], body: String = "")
-        /// Close the connection without answering.
+        /// Close the connection without answering (an orderly FIN).
         case close
+        /// Abort the connection without answering (a TCP RST, as when a server's socket
+        /// was closed with unread data): the client sees "connection reset".
+        case reset
     }
 
     /// The port it listens on (127.0.0.1).
@@ -85,7 +88,7 @@ public final class ScriptedHTTPServer: Sendable {
                 return s.connections.count - 1
             }
             guard let index else {
-                _ = Glibc.close(fd)
+                closeDescriptor(fd)
                 return
             }
             let thread = Thread { [self] in serve(fd: fd, connection: index) }
@@ -94,7 +97,7 @@ public final class ScriptedHTTPServer: Sendable {
     }
 
     private func serve(fd: Int32, connection: Int) {
-        defer { _ = Glibc.close(fd) }
+        defer { closeDescriptor(fd) }
         var buffer: [UInt8] = []
         var requestIndex = 0
         while true {
@@ -116,6 +119,10 @@ public final class ScriptedHTTPServer: Sendable {
             state.withLock { $0.requests.append(request) }
             switch script(request) {
             case .close:
+                return
+            case .reset:
+                var option = linger(l_onoff: 1, l_linger: 0)
+                _ = setsockopt(fd, SOL_SOCKET, SO_LINGER, &option, socklen_t(MemoryLayout<linger>.size))
                 return
             case .respond(let status, let extraHeaders, let body):
                 let bodyBytes = Array(body.utf8)

@@ -46,7 +46,7 @@ public final class SilentTCPServer: Sendable {
                 return true
             }
             if !keep {
-                _ = Glibc.close(fd)
+                closeDescriptor(fd)
                 return
             }
         }

@@ -70,16 +70,24 @@ final class TransportCore: Sendable {
         guard start else { return }
         for index in 0..<threadCount {
             running.enter()
+            let name = Self.threadName(index)
             let thread = Thread { [self] in
+                // Set from inside: on Linux that is what reaches the OS thread name
+                // (otherwise the thread keeps the creator's, a cooperative-pool name).
+                Thread.current.name = name
                 self.runThread(index: index)
                 self.running.leave()
             }
-            thread.name = "sluice-ch-http-\(index)"
+            thread.name = name
             // libcurl plus TLS needs far less than the 8 MiB default; keep it modest.
             thread.stackSize = 1 << 20
             thread.start()
         }
     }
+
+    /// `sluice-ch-<n>`: short enough for Linux's 15-byte thread names, so it shows in
+    /// `top -H`, gdb and `/proc/<pid>/task/*/comm`.
+    static func threadName(_ index: Int) -> String { "sluice-ch-\(index)" }
 
     private func runThread(index: Int) {
         var handle: CurlEasyHandle?
