@@ -31,8 +31,9 @@ public final class ClickHouseHTTPTransport: Sendable {
     /// Validates the configuration and starts the transport threads.
     ///
     /// - Parameters:
-    ///   - observer: called on the transport thread after every request, successful or
-    ///     not, with what it cost. Keep it cheap and non-blocking (increment counters).
+    ///   - observer: called after every request, successful or not, with what it cost.
+    ///     It runs on the transport thread that performed the request, so several calls
+    ///     may run at once; keep it cheap and non-blocking (increment counters).
     /// - Throws: a ``ClickHouseError/Kind/configuration`` error naming the bad key.
     public init(
         configuration: ClickHouseConfiguration,
@@ -89,6 +90,7 @@ public final class ClickHouseHTTPTransport: Sendable {
         table: String, columns: [String], body: ByteBlob, compressed: Bool,
         settings: [(String, String)] = [], queryID: String? = nil
     ) async throws(ClickHouseError) -> ClickHouseRequestMetrics {
+        guard !table.isEmpty else { throw ClickHouseError(kind: .invalidRequest, message: "empty table name") }
         var parameters = [("query", ClickHouseSQL.insertStatement(database: configuration.database, table: table, columns: columns))]
         if compressed { parameters.append(("decompress", "1")) }
         if let queryID { parameters.append(("query_id", queryID)) }
@@ -194,9 +196,21 @@ public final class ClickHouseHTTPTransport: Sendable {
         return try await core.submit(request, operation: operation)
     }
 
+    /// URL parameters the transport sets itself or that would change who runs the
+    /// statement; as "settings" they would silently override or duplicate them.
+    private static let reservedParameterNames: Set<String> = [
+        "query", "database", "user", "password", "quota_key", "query_id", "session_id", "session_timeout",
+        "session_check", "compress", "decompress", "default_format", "role",
+    ]
+
     private static func checked(settings: [(String, String)]) throws(ClickHouseError) -> [(String, String)] {
-        for (name, _) in settings where !ClickHouseSQL.isValidParameterName(name) {
-            throw ClickHouseError(kind: .invalidRequest, message: "invalid setting name '\(name)'")
+        for (name, _) in settings {
+            guard ClickHouseSQL.isValidParameterName(name) else {
+                throw ClickHouseError(kind: .invalidRequest, message: "invalid setting name '\(name)'")
+            }
+            guard !reservedParameterNames.contains(name), !name.hasPrefix("param_") else {
+                throw ClickHouseError(kind: .invalidRequest, message: "'\(name)' is set by the transport, not a setting")
+            }
         }
         return settings
     }

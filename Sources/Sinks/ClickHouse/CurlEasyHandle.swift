@@ -25,6 +25,8 @@ struct CurlTransfer {
     var body: [UInt8]
     /// Whether any byte of a response (status line or header) arrived.
     var sawResponse: Bool
+    /// Whether the transfer was stopped because the body exceeded the size limit.
+    var responseTooLarge: Bool = false
     /// `CURLINFO_NUM_CONNECTS`: 0 when a kept-alive connection was reused.
     var connectionsOpened: Int
     var bytesSent: Int
@@ -33,7 +35,8 @@ struct CurlTransfer {
     /// The failure class when libcurl itself failed; nil when a response arrived
     /// completely (whatever its status).
     var failureKind: ClickHouseError.Kind? {
-        switch code {
+        if responseTooLarge { return .invalidRequest }
+        return switch code {
         case Int(CURLE_OK.rawValue): nil
         case Int(CURLE_OPERATION_TIMEDOUT.rawValue): .timeout
         case Int(CURLE_ABORTED_BY_CALLBACK.rawValue): .cancelled
@@ -219,7 +222,8 @@ final class CurlEasyHandle {
         return CurlTransfer(
             code: Int(rc.rawValue), errorText: errorText, status: status,
             exceptionCode: collector.exceptionCode, queryID: collector.queryID, summary: collector.summary,
-            body: collector.body, sawResponse: collector.sawResponse, connectionsOpened: connects,
+            body: collector.body, sawResponse: collector.sawResponse, responseTooLarge: collector.bodyLimitExceeded,
+            connectionsOpened: connects,
             bytesSent: Int(uploaded), elapsed: .microseconds(Int64(totalMicroseconds)))
     }
 

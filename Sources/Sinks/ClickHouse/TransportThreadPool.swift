@@ -79,8 +79,6 @@ final class TransportCore: Sendable {
                 self.running.leave()
             }
             thread.name = name
-            // libcurl plus TLS needs far less than the 8 MiB default; keep it modest.
-            thread.stackSize = 1 << 20
             thread.start()
         }
     }

@@ -71,6 +71,10 @@ struct ClickHouseHTTPTransportFaultTests {
             _ = try await transport.query("SELECT 1", settings: [("max_threads&user=x", "1")])
         }
         #expect(error?.kind == .invalidRequest)
+        let reserved = await #expect(throws: ClickHouseError.self) {
+            try await transport.insert(table: "t", columns: [], body: ByteBlob([]), compressed: true, settings: [("query", "DROP TABLE t")])
+        }
+        #expect(reserved?.kind == .invalidRequest)
         #expect(transport.statistics.requests == 0)
         await transport.shutdown()
     }
