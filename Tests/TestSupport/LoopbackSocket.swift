@@ -55,13 +55,19 @@ enum LoopbackSocket {
         return (fd, Int(UInt16(bigEndian: actual.sin_port)))
     }
 
-    /// Wakes a thread blocked in `accept` or `read` on `fd`, then closes it.
-    static func shutdownAndClose(_ fd: Int32) {
+    /// Wakes a thread blocked in `accept` or `recv` on `fd` without closing it, so the
+    /// descriptor number cannot be reused while that thread still holds it.
+    static func shutdown(_ fd: Int32) {
         #if canImport(Glibc)
-        _ = shutdown(fd, Int32(SHUT_RDWR))
+        _ = systemShutdown(fd, Int32(SHUT_RDWR))
         #else
-        _ = shutdown(fd, SHUT_RDWR)
+        _ = systemShutdown(fd, SHUT_RDWR)
         #endif
+    }
+
+    /// Shuts down and closes a descriptor no other thread uses.
+    static func shutdownAndClose(_ fd: Int32) {
+        shutdown(fd)
         _ = close(fd)
     }
 
@@ -75,6 +81,11 @@ enum LoopbackSocket {
         }
         return true
     }
+}
+
+/// `shutdown` is shadowed by the static method above; this reaches the C function.
+private func systemShutdown(_ fd: Int32, _ how: Int32) -> Int32 {
+    shutdown(fd, how)
 }
 
 /// `bind` is shadowed by the static method above; this reaches the C function.

@@ -52,7 +52,10 @@ public final class ScriptedHTTPServer: Sendable {
     public var url: String { "http://127.0.0.1:\(port)" }
     private let listener: Int32
     private let script: @Sendable (Request) -> Action
-    private let state = Mutex<(connections: [Int32], requests: [Request], closed: Bool)>(([], [], false))
+    /// `connections` counts every accepted connection; `open` holds the descriptors still
+    /// owned by a serving thread. A thread removes its descriptor under the lock before
+    /// closing it, so ``close()`` never shuts down a number already reused elsewhere.
+    private let state = Mutex<(connections: Int, open: Set<Int32>, requests: [Request], closed: Bool)>((0, [], [], false))
 
     public init(script: @escaping @Sendable (Request) -> Action) throws {
         self.script = script
@@ -63,32 +66,37 @@ public final class ScriptedHTTPServer: Sendable {
     }
 
     /// TCP connections accepted so far.
-    public var connectionCount: Int { state.withLock { $0.connections.count } }
+    public var connectionCount: Int { state.withLock { $0.connections } }
     /// Every request received so far.
     public var requests: [Request] { state.withLock { $0.requests } }
 
-    /// Stops listening and closes every connection.
+    /// Stops listening and closes every connection. Descriptors are only shut down
+    /// here; the threads that own them close them.
     public func close() {
-        let fds = state.withLock { s -> [Int32] in
-            guard !s.closed else { return [] }
+        state.withLock { s in
+            guard !s.closed else { return }
             s.closed = true
-            return s.connections
+            LoopbackSocket.shutdown(listener)
+            for fd in s.open { LoopbackSocket.shutdown(fd) }
         }
-        LoopbackSocket.shutdownAndClose(listener)
-        for fd in fds { _ = shutdown(fd, Int32(SHUT_RDWR)) }
     }
 
     private func acceptLoop() {
+        defer { closeDescriptor(listener) }
         while true {
             let fd = accept(listener, nil, nil)
-            guard fd >= 0 else { return }
+            guard fd >= 0 else {
+                if errno == EINTR { continue }
+                return
+            }
             let index = state.withLock { s -> Int? in
                 guard !s.closed else { return nil }
-                s.connections.append(fd)
-                return s.connections.count - 1
+                s.connections += 1
+                s.open.insert(fd)
+                return s.connections - 1
             }
             guard let index else {
-                closeDescriptor(fd)
+                LoopbackSocket.shutdownAndClose(fd)
                 return
             }
             let thread = Thread { [self] in serve(fd: fd, connection: index) }
@@ -97,7 +105,10 @@ public final class ScriptedHTTPServer: Sendable {
     }
 
     private func serve(fd: Int32, connection: Int) {
-        defer { closeDescriptor(fd) }
+        defer {
+            state.withLock { _ = $0.open.remove(fd) }
+            closeDescriptor(fd)
+        }
         var buffer: [UInt8] = []
         var requestIndex = 0
         while true {

@@ -26,27 +26,37 @@ public final class SilentTCPServer: Sendable {
     public var acceptedConnections: Int { state.withLock { $0.accepted.count } }
 
     /// Stops listening and drops every accepted connection.
+    ///
+    /// The listening socket is only shut down here (which wakes `accept`); the accept
+    /// thread closes it. Closing it here could let the descriptor number be reused by
+    /// another test's socket while the thread is about to call `accept` on it.
     public func close() {
         let fds = state.withLock { s -> [Int32] in
             guard !s.closed else { return [] }
             s.closed = true
-            return s.accepted
+            LoopbackSocket.shutdown(listener)
+            let accepted = s.accepted
+            s.accepted = []
+            return accepted
         }
-        LoopbackSocket.shutdownAndClose(listener)
         for fd in fds { LoopbackSocket.shutdownAndClose(fd) }
     }
 
     private func acceptLoop() {
+        defer { closeDescriptor(listener) }
         while true {
             let fd = accept(listener, nil, nil)
-            guard fd >= 0 else { return }
+            guard fd >= 0 else {
+                if errno == EINTR { continue }
+                return
+            }
             let keep = state.withLock { s -> Bool in
                 guard !s.closed else { return false }
                 s.accepted.append(fd)
                 return true
             }
             if !keep {
-                closeDescriptor(fd)
+                LoopbackSocket.shutdownAndClose(fd)
                 return
             }
         }

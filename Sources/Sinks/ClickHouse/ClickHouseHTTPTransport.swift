@@ -24,7 +24,7 @@ public import Pipeline
 /// ``query(_:settings:parameters:)`` and ``execute(_:settings:)`` run SQL as given, so
 /// qualify names there.
 public final class ClickHouseHTTPTransport: Sendable {
-    private let core: TransportCore
+    private let pool: TransportThreadPool
     /// The configuration the transport was created with.
     public let configuration: ClickHouseConfiguration
 
@@ -60,15 +60,15 @@ public final class ClickHouseHTTPTransport: Sendable {
             headers: headers,
             maxResponseBytes: 1 << 30)
         self.configuration = configuration
-        self.core = TransportCore(
+        self.pool = TransportThreadPool(
             baseURL: baseURL, options: options, threadCount: configuration.maxConnections,
             queueCapacity: configuration.maxQueuedRequests, logger: logger, observer: observer)
-        core.startThreads()
+        pool.startThreads()
     }
 
     deinit {
-        // Threads hold the core, not this façade: they finish what is running and exit.
-        core.beginShutdown()
+        // Threads hold the pool, not this façade: they finish what is running and exit.
+        pool.beginShutdown()
     }
 
     // MARK: Operations
@@ -95,8 +95,8 @@ public final class ClickHouseHTTPTransport: Sendable {
         if compressed { parameters.append(("decompress", "1")) }
         if let queryID { parameters.append(("query_id", queryID)) }
         try parameters.append(contentsOf: Self.checked(settings: settings))
-        let request = HTTPRequest(method: .post, url: core.url(parameters), body: .blob(body))
-        return try await core.submit(request, operation: .insert).metrics
+        let request = HTTPRequest(method: .post, url: pool.url(parameters), body: .blob(body))
+        return try await pool.submit(request, operation: .insert).metrics
     }
 
     /// Runs a statement and returns the raw response body (in the statement's `FORMAT`,
@@ -126,8 +126,8 @@ public final class ClickHouseHTTPTransport: Sendable {
     /// `GET /ping`: succeeds when the server answers `Ok.`. Cheap liveness only; a
     /// readiness check should also run a query.
     public func ping() async throws(ClickHouseError) {
-        let request = HTTPRequest(method: .get, url: core.baseURL + "/ping", body: .none)
-        let response = try await core.submit(request, operation: .ping)
+        let request = HTTPRequest(method: .get, url: pool.baseURL + "/ping", body: .none)
+        let response = try await pool.submit(request, operation: .ping)
         guard response.body.starts(with: Array("Ok.".utf8)) else {
             throw ClickHouseError(
                 kind: .server, httpStatus: response.status,
@@ -155,26 +155,31 @@ public final class ClickHouseHTTPTransport: Sendable {
     // MARK: Introspection and lifecycle
 
     /// Totals since the transport started.
-    public var statistics: ClickHouseTransportStatistics { core.statistics }
+    public var statistics: ClickHouseTransportStatistics { pool.statistics }
+
+    /// Whether the calling code runs on a transport thread (of any transport). The
+    /// observer runs there; tests use this to prove requests never ran on the
+    /// cooperative pool.
+    public static var isCurrentThreadATransportThread: Bool { TransportThreadMarker.isCurrentThreadMarked }
 
     /// Number of transport threads still running: ``ClickHouseConfiguration/maxConnections``
     /// until shutdown, then 0.
-    public var threadCount: Int { core.statistics.threads }
+    public var threadCount: Int { pool.statistics.threads }
 
     /// Stops the transport and waits, without blocking a thread, until every transport
     /// thread has exited. Requests already running finish (bounded by the request
     /// timeout); queued ones fail with a ``ClickHouseError/Kind/shutdown`` error, as do
     /// later calls. Safe to call more than once.
     public func shutdown() async {
-        core.beginShutdown()
-        await core.waitForThreads()
+        pool.beginShutdown()
+        await pool.waitForThreads()
     }
 
-    /// Like ``shutdown()-5w1w3``, for synchronous callers: blocks the calling thread
+    /// Like the async `shutdown()`, for synchronous callers: blocks the calling thread
     /// until the transport threads have been joined.
     public func shutdown() {
-        core.beginShutdown()
-        core.joinThreads()
+        pool.beginShutdown()
+        pool.joinThreads()
     }
 
     // MARK: Helpers
@@ -192,8 +197,8 @@ public final class ClickHouseHTTPTransport: Sendable {
             }
             urlParameters.append(("param_" + name, value))
         }
-        let request = HTTPRequest(method: .post, url: core.url(urlParameters), body: .bytes(Array(sql.utf8)))
-        return try await core.submit(request, operation: operation)
+        let request = HTTPRequest(method: .post, url: pool.url(urlParameters), body: .bytes(Array(sql.utf8)))
+        return try await pool.submit(request, operation: operation)
     }
 
     /// URL parameters the transport sets itself or that would change who runs the

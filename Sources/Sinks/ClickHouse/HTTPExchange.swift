@@ -44,10 +44,7 @@ struct HTTPResponse: Sendable {
 /// Lets a waiting task abort its request: the transfer checks the flag from libcurl's
 /// progress callback, which runs at least once a second while a transfer is active.
 final class AbortSignal: Sendable {
-    let id: UInt64
     private let flag = Atomic<Bool>(false)
-
-    init(id: UInt64) { self.id = id }
 
     var isRaised: Bool { flag.load(ordering: .acquiring) }
     func raise() { flag.store(true, ordering: .releasing) }

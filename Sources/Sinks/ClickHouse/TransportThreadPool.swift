@@ -4,6 +4,12 @@ import Foundation
 import Logging
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The queue and the dedicated threads behind ``ClickHouseHTTPTransport``.
 ///
 /// Tasks submit requests into a bounded FIFO guarded by a `Mutex`; a counting
@@ -11,7 +17,7 @@ import Synchronization
 /// blocks in libcurl, so Swift's cooperative pool is never blocked. A request is
 /// answered exactly once: by the thread that dequeued it, or by whoever removed it from
 /// the queue (cancellation, shutdown), and both removals happen under the lock.
-final class TransportCore: Sendable {
+final class TransportThreadPool: Sendable {
     private struct Job: Sendable {
         let signal: AbortSignal
         let request: HTTPRequest
@@ -24,7 +30,6 @@ final class TransportCore: Sendable {
         var queue = Deque<Job>()
         var accepting = true
         var threadsStarted = false
-        var nextID: UInt64 = 0
         var statistics = ClickHouseTransportStatistics()
     }
 
@@ -75,6 +80,7 @@ final class TransportCore: Sendable {
                 // Set from inside: on Linux that is what reaches the OS thread name
                 // (otherwise the thread keeps the creator's, a cooperative-pool name).
                 Thread.current.name = name
+                TransportThreadMarker.markCurrentThread()
                 self.runThread(index: index)
                 self.running.leave()
             }
@@ -172,10 +178,7 @@ final class TransportCore: Sendable {
     // MARK: Submitting
 
     func submit(_ request: HTTPRequest, operation: ClickHouseRequestMetrics.Operation) async throws(ClickHouseError) -> HTTPResponse {
-        let signal = AbortSignal(id: state.withLock { s in
-            s.nextID += 1
-            return s.nextID
-        })
+        let signal = AbortSignal()
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Result<HTTPResponse, ClickHouseError>, Never>) in
                 let job = Job(signal: signal, request: request, operation: operation, enqueuedAt: .now, continuation: continuation)
@@ -251,4 +254,21 @@ final class TransportCore: Sendable {
             running.notify(queue: .global()) { continuation.resume() }
         }
     }
+}
+
+/// Marks the OS threads that belong to a transport, so code (and tests) can check that
+/// a blocking call runs on one of them and not on Swift's cooperative pool. A pthread
+/// key rather than the thread name: names are truncated and not reliably applied.
+enum TransportThreadMarker {
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        precondition(pthread_key_create(&key, nil) == 0, "pthread_key_create failed")
+        return key
+    }()
+
+    static func markCurrentThread() {
+        _ = pthread_setspecific(key, UnsafeRawPointer(bitPattern: 1))
+    }
+
+    static var isCurrentThreadMarked: Bool { pthread_getspecific(key) != nil }
 }

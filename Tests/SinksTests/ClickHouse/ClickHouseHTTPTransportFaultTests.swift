@@ -171,7 +171,9 @@ struct ClickHouseHTTPTransportFaultTests {
     @Test func shutdownFailsQueuedRequestsLetsRunningOnesFinishAndJoinsThreads() async throws {
         let silent = try SilentTCPServer()
         defer { silent.close() }
-        let transport = try transport(url: "http://127.0.0.1:\(silent.port)", requestTimeout: .seconds(1))
+        // Long enough that the running request is still running while the test (on a
+        // busy 2-core machine) queues the second one; shutdown then waits it out.
+        let transport = try transport(url: "http://127.0.0.1:\(silent.port)", requestTimeout: .seconds(4))
         let running = Task { () -> ClickHouseError? in
             do throws(ClickHouseError) { try await transport.ping(); return nil } catch { return error }
         }
@@ -207,7 +209,7 @@ struct ClickHouseHTTPTransportFaultTests {
     @Test func cancellingTheCallerRemovesAQueuedRequest() async throws {
         let silent = try SilentTCPServer()
         defer { silent.close() }
-        let transport = try transport(url: "http://127.0.0.1:\(silent.port)", requestTimeout: .seconds(2))
+        let transport = try transport(url: "http://127.0.0.1:\(silent.port)", requestTimeout: .seconds(60))
         let running = Task { try? await transport.ping() }
         #expect(await eventually { transport.statistics.inFlight == 1 })
         let queued = Task { () -> ClickHouseError? in
@@ -217,6 +219,8 @@ struct ClickHouseHTTPTransportFaultTests {
         queued.cancel()
         #expect(await queued.value?.kind == .cancelled)
         #expect(transport.statistics.queued == 0)
+        #expect(transport.statistics.inFlight == 1)
+        running.cancel()
         _ = await running.value
         await transport.shutdown()
     }
@@ -224,7 +228,7 @@ struct ClickHouseHTTPTransportFaultTests {
     @Test func fullQueueFailsFastWithARetryableOverloadError() async throws {
         let silent = try SilentTCPServer()
         defer { silent.close() }
-        let transport = try transport(url: "http://127.0.0.1:\(silent.port)", maxQueued: 1, requestTimeout: .seconds(1))
+        let transport = try transport(url: "http://127.0.0.1:\(silent.port)", maxQueued: 1, requestTimeout: .seconds(60))
         let running = Task { try? await transport.ping() }
         #expect(await eventually { transport.statistics.inFlight == 1 })
         let queued = Task { try? await transport.ping() }
@@ -232,6 +236,8 @@ struct ClickHouseHTTPTransportFaultTests {
         let error = await #expect(throws: ClickHouseError.self) { try await transport.ping() }
         #expect(error?.kind == .overloaded)
         #expect(error?.isRetryable == true)
+        queued.cancel()
+        running.cancel()
         _ = await (running.value, queued.value)
         await transport.shutdown()
     }

@@ -241,12 +241,16 @@ struct ClickHouseHTTPTransportTests {
         let server = try await ClickHouseServer.shared()
         let database = try await server.makeDatabase(prefix: "parallel")
         try await createTable(server, database)
-        let threadNames = Mutex<Set<String>>([])
-        let transport = try makeTransport(server, database: database, maxConnections: 3) { _ in
+        let workers = Mutex<(indexes: Set<Int>, offPool: Int)>(([], 0))
+        let transport = try makeTransport(server, database: database, maxConnections: 3) { metrics in
             // The observer runs on the thread that performed the request.
-            let name = Thread.current.name ?? "<unnamed>"
-            threadNames.withLock { _ = $0.insert(name) }
+            let onTransportThread = ClickHouseHTTPTransport.isCurrentThreadATransportThread
+            workers.withLock {
+                $0.indexes.insert(metrics.workerIndex)
+                if onTransportThread { $0.offPool += 1 }
+            }
         }
+        #expect(!ClickHouseHTTPTransport.isCurrentThreadATransportThread)
         #expect(transport.threadCount == 3)
         let body = ByteBlob(Hex.bytes(Self.lz4Frame))
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -258,9 +262,9 @@ struct ClickHouseHTTPTransportTests {
             try await group.waitForAll()
         }
         #expect(try await server.query("SELECT count(), sum(a) FROM \(database).t") == "90\t180\n")
-        let names = threadNames.withLock { $0 }
-        #expect(names.count <= 3)
-        #expect(names.allSatisfy { $0.hasPrefix("sluice-ch-") }, "request threads: \(names)")
+        let seen = workers.withLock { $0 }
+        #expect(seen.indexes.isSubset(of: [0, 1, 2]))
+        #expect(seen.offPool == 30, "every request ran on a dedicated transport thread")
         #expect(transport.statistics.connectionsOpened <= 3)
         #expect(transport.statistics.requests == 30)
         #expect(transport.threadCount == 3)
