@@ -11,4 +11,7 @@ typedef size_t (*sluice_curl_data_cb)(char *, size_t, size_t, void *);
 static inline CURLcode sluice_curl_setopt_datacb(CURL *h, CURLoption o, sluice_curl_data_cb v) { return curl_easy_setopt(h, o, v); }
 static inline CURLcode sluice_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 static inline CURLcode sluice_curl_getinfo_double(CURL *h, CURLINFO i, double *v) { return curl_easy_getinfo(h, i, v); }
+static inline CURLcode sluice_curl_getinfo_off(CURL *h, CURLINFO i, curl_off_t *v) { return curl_easy_getinfo(h, i, v); }
+typedef int (*sluice_curl_xferinfo_cb)(void *, curl_off_t, curl_off_t, curl_off_t, curl_off_t);
+static inline CURLcode sluice_curl_setopt_xferinfocb(CURL *h, sluice_curl_xferinfo_cb v) { return curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, v); }
 #endif
