@@ -192,7 +192,7 @@ public actor TableWriter {
         }
         if !duplicates.isEmpty {
             duplicatesCounter.increment(by: duplicates.count)
-            ack.settle(messages: duplicates, as: .duplicate)
+            ack.settle(messages: duplicates, as: duplicateOutcome)
         }
     }
 
@@ -263,6 +263,9 @@ public actor TableWriter {
 
     /// A row written to the dead-letter table settles its message as dead-lettered.
     private var successOutcome: ChunkAcknowledgement.Outcome { target == .deadLetter ? .deadLettered : .inserted }
+    /// A poison message delivered again is already in the dead-letter table: for its
+    /// source that is the same outcome as the first time (Dapr gets DROP both times).
+    private var duplicateOutcome: ChunkAcknowledgement.Outcome { target == .deadLetter ? .deadLettered : .duplicate }
 
     private func seal() {
         guard let batch = open else { return }
@@ -287,7 +290,7 @@ public actor TableWriter {
     private func flush(_ batch: PendingRows) async {
         await write(batch)
         if let dups = attached.removeValue(forKey: batch.id) {
-            for (ack, message) in dups { ack.settle(message: Int(message), as: .duplicate) }
+            for (ack, message) in dups { ack.settle(message: Int(message), as: duplicateOutcome) }
         }
         flushing.removeValue(forKey: batch.id)
         startFlushes()
