@@ -28,10 +28,13 @@ migrate: build stack-up
 run: migrate
 	exec $(BIN)/sluice run --config $(CONFIG)
 
+# Tests use @testable imports, which a release build allows only with -enable-testing.
+TEST_FLAGS ?= $(SWIFT_FLAGS) -Xswiftc -enable-testing
+
 test: deps
-	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
+	$(SWIFT) build $(TEST_FLAGS) --build-tests
 	SLUICE_BIN_DIR=$(abspath $(BIN)) SLUICE_REPO_ROOT=$(abspath .) \
-		$(SWIFT) test $(SWIFT_FLAGS) --skip-build
+		$(SWIFT) test $(TEST_FLAGS) --skip-build
 
 bench: deps
 	$(SWIFT) build -c release --product SluiceBenchmarks

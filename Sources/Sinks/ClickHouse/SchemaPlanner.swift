@@ -1,7 +1,8 @@
 public import Pipeline
 
-/// One column of a table as it is created on a particular server.
-public struct PhysicalColumn: Sendable, Hashable {
+/// One column of a table as Sluice creates it on a particular server (the DDL side;
+/// ``PhysicalColumn`` is what `DESCRIBE TABLE` reports back).
+public struct ColumnDefinition: Sendable, Hashable {
     /// Column name in `CREATE TABLE`; a Nested column expands to `name.key`, `name.value`.
     public let name: String
     /// Type text in `CREATE TABLE`.
@@ -9,7 +10,7 @@ public struct PhysicalColumn: Sendable, Hashable {
     /// The columns `DESCRIBE TABLE` reports for it, with their types.
     public let described: [(name: String, type: ColumnType)]
 
-    public static func == (a: PhysicalColumn, b: PhysicalColumn) -> Bool {
+    public static func == (a: ColumnDefinition, b: ColumnDefinition) -> Bool {
         a.name == b.name && a.ddlType == b.ddlType
     }
 
@@ -76,40 +77,40 @@ public struct SchemaPlanner: Sendable {
     }
 
     /// The physical columns that store one dataset field.
-    public func physicalColumns(for field: FieldDefinition, key: String) throws(CatalogError) -> [PhysicalColumn] {
+    public func physicalColumns(for field: FieldDefinition, key: String) throws(CatalogError) -> [ColumnDefinition] {
         let name = field.name
         switch field.type {
         case .dateTime64(let p, let tz) where !dialect.dateTime64:
             let seconds = ColumnType.dateTime(timezone: tz)
             let frac = Self.fractionColumn(of: name, precision: p)
             return [
-                PhysicalColumn(name: name, ddlType: seconds.name, described: [(name, seconds)]),
-                PhysicalColumn(name: frac.name, ddlType: frac.type.name, described: [(frac.name, frac.type)]),
+                ColumnDefinition(name: name, ddlType: seconds.name, described: [(name, seconds)]),
+                ColumnDefinition(name: frac.name, ddlType: frac.type.name, described: [(frac.name, frac.type)]),
             ]
         case .map(let k, let v) where !dialect.map:
             let lk = try lowered(k, key: key)
             let lv = try lowered(v, key: key)
             return [
-                PhysicalColumn(
+                ColumnDefinition(
                     name: name, ddlType: "Nested(key \(lk.name), value \(lv.name))",
                     described: [("\(name).key", .array(lk)), ("\(name).value", .array(lv))])
             ]
         default:
             let t = try lowered(field.type, key: key)
-            return [PhysicalColumn(name: name, ddlType: t.name, described: [(name, t)])]
+            return [ColumnDefinition(name: name, ddlType: t.name, described: [(name, t)])]
         }
     }
 
     /// Every physical column of a dataset's raw table, in order.
-    public func rawColumns(of dataset: DatasetDefinition) throws(CatalogError) -> [PhysicalColumn] {
-        var columns: [PhysicalColumn] = []
+    public func rawColumns(of dataset: DatasetDefinition) throws(CatalogError) -> [ColumnDefinition] {
+        var columns: [ColumnDefinition] = []
         for (i, f) in dataset.fields.enumerated() {
             columns += try physicalColumns(for: f, key: "datasets.\(dataset.name).fields[\(i)].type")
         }
-        columns.append(PhysicalColumn(
+        columns.append(ColumnDefinition(
             name: DatasetDefinition.eventKeyColumn, ddlType: "FixedString(16)",
             described: [(DatasetDefinition.eventKeyColumn, .fixedString(16))]))
-        columns.append(PhysicalColumn(
+        columns.append(ColumnDefinition(
             name: DatasetDefinition.ingestedAtColumn, ddlType: "DateTime DEFAULT now()",
             described: [(DatasetDefinition.ingestedAtColumn, .dateTime(timezone: nil))]))
         return columns
