@@ -34,19 +34,23 @@ public struct ClickHouseDialect: Sendable, Hashable {
         self.insertDeduplicationToken = insertDeduplicationToken
     }
 
-    /// The dialect of a server version `major.minor`.
-    public init(major: Int, minor: Int) {
-        func atLeast(_ m: Int, _ n: Int) -> Bool { major > m || (major == m && minor >= n) }
+    /// The dialect of a server version, from the version's feature table.
+    public init(version: ClickHouseServerVersion) {
         self.init(
-            lowCardinality: atLeast(19, 0),
-            dateTime64: atLeast(20, 1),
-            map: atLeast(21, 8),
-            bool: atLeast(21, 12),
-            ttl: atLeast(19, 6),
-            skipIndexes: atLeast(20, 1),
-            queryParameters: atLeast(19, 12),
-            insertDeduplicationToken: atLeast(22, 2)
+            lowCardinality: version.hasLowCardinality,
+            dateTime64: version.hasDateTime64,
+            // Map was experimental (behind a setting) until 21.8.
+            map: version >= ClickHouseServerVersion(21, 8),
+            bool: version.hasBool,
+            ttl: version.hasTTL,
+            skipIndexes: version >= ClickHouseServerVersion(20, 1),
+            queryParameters: version.hasQueryParameters,
+            insertDeduplicationToken: version.hasInsertDeduplicationToken
         )
+    }
+
+    public init(major: Int, minor: Int) {
+        self.init(version: ClickHouseServerVersion(major, minor))
     }
 
     /// ClickHouse 18.16, the Debian server.

@@ -58,15 +58,7 @@ public struct NativeInsertPlan: Sendable, Hashable {
         "(" + columns.map { Self.quoteIdentifier($0.name) }.joined(separator: ", ") + ")"
     }
 
-    public static func quoteIdentifier(_ name: String) -> String {
-        var out = "`"
-        for ch in name {
-            if ch == "`" || ch == "\\" { out.append("\\") }
-            out.append(ch)
-        }
-        out.append("`")
-        return out
-    }
+    public static func quoteIdentifier(_ name: String) -> String { ClickHouseSQL.quoteIdentifier(name) }
 
     /// - Parameters:
     ///   - logicalSchema: the batch columns (``ColumnBatch/schema``).

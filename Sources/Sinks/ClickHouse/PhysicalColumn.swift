@@ -36,3 +36,19 @@ public struct PhysicalColumn: Sendable, Hashable {
         self.init(name: name, typeName: type, defaultKind: DefaultKind(rawValue: defaultType.uppercased()) ?? .default)
     }
 }
+
+extension PhysicalColumn {
+    /// The encoder's view of a column the transport described.
+    public init(described d: ClickHouseColumnDescription) {
+        let kind: DefaultKind
+        switch d.defaultKind {
+        case .none: kind = .none
+        case .default: kind = .default
+        case .materialized: kind = .materialized
+        case .alias: kind = .alias
+        case .ephemeral: kind = .ephemeral
+        case .other: kind = .default
+        }
+        self.init(name: d.name, typeName: d.type, defaultKind: kind)
+    }
+}

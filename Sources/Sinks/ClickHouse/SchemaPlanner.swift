@@ -118,7 +118,7 @@ public struct SchemaPlanner: Sendable {
 
     // MARK: DDL
 
-    public func quoted(_ identifier: String) -> String { SQL.quoteIdentifier(identifier) }
+    public func quoted(_ identifier: String) -> String { ClickHouseSQL.quoteIdentifier(identifier) }
 
     public func qualified(_ table: String) -> String { "\(quoted(database)).\(quoted(table))" }
 
