@@ -206,8 +206,13 @@ public struct JSONScanner: ~Copyable {
                 let w = UnsafeRawPointer(s + p).loadUnaligned(as: UInt64.self)
                 let q = w ^ (ones &* 0x22)
                 let b = w ^ (ones &* 0x5C)
-                let special = ((q &- ones) & ~q) | ((b &- ones) & ~b) | ((w &- ones &* 0x20) & ~w) | w
-                if special & highs != 0 { break }
+                // Exact for the lowest flagged byte (borrows only run upwards), so the
+                // first special byte is found without re-testing the bytes before it.
+                let special = (((q &- ones) & ~q) | ((b &- ones) & ~b) | ((w &- ones &* 0x20) & ~w) | w) & highs
+                if special != 0 {
+                    p += special.trailingZeroBitCount >> 3
+                    break
+                }
                 p += 8
             }
             guard p < n else { throw JSONError(.unexpectedEnd, at: start - 1, "unterminated string") }

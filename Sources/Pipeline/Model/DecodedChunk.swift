@@ -63,9 +63,9 @@ public final class TableRows: @unchecked Sendable {
     /// instead overwrites `_ingested_at` in place (`values.store(_:at:)`, 4 bytes per row).
     public let batch: ColumnBatch
     /// The dedup key of each row.
-    public var keys: [EventKey]
+    @exclusivity(unchecked) public var keys: [EventKey]
     /// The message (index into the chunk) each row came from.
-    public var messageIndex: [Int32]
+    @exclusivity(unchecked) public var messageIndex: [Int32]
 
     public init(datasetIndex: Int, batch: ColumnBatch) {
         self.datasetIndex = datasetIndex

@@ -52,20 +52,14 @@ struct CoercionFailure: Error {
     }
 }
 
-/// The compiled coercions of one dataset's columns.
-final class CoercionProgram: @unchecked Sendable {
+/// Collects the coercion steps of a dataset's column types; ``build()`` freezes them.
+struct CoercionProgramBuilder {
     private(set) var steps: [Coercion] = []
     private(set) var typeNames: [String] = []
-    private var enumTables: [(names: [[UInt8]], values: [Int])] = []
-    private var stepPointer: UnsafeMutablePointer<Coercion>?
-
-    init() {}
-
-    deinit { stepPointer?.deallocate() }
+    private(set) var enumTables: [(names: [[UInt8]], values: [Int])] = []
 
     /// Adds the steps for `type` and returns the index of its root step.
-    func compile(_ type: ColumnType) -> Int {
-        precondition(stepPointer == nil, "program already frozen")
+    mutating func compile(_ type: ColumnType) -> Int {
         let index = steps.count
         steps.append(Coercion(kind: .string))
         typeNames.append(type.name)
@@ -119,20 +113,41 @@ final class CoercionProgram: @unchecked Sendable {
         return index
     }
 
-    /// Copies the steps to stable memory; call once after the last ``compile(_:)``.
-    func freeze() {
-        let p = UnsafeMutablePointer<Coercion>.allocate(capacity: Swift.max(1, steps.count))
-        p.initialize(from: steps, count: steps.count)
-        stepPointer = p
+    func build() -> CoercionProgram { CoercionProgram(self) }
+}
+
+/// The compiled coercions of one dataset's columns. Immutable, so the hot path reads
+/// its steps without any synchronisation.
+final class CoercionProgram: @unchecked Sendable {
+    private let stepPointer: UnsafeMutablePointer<Coercion>
+    let typeNames: [String]
+    private let enumTables: [(names: [[UInt8]], values: [Int])]
+
+    init(_ builder: CoercionProgramBuilder) {
+        stepPointer = .allocate(capacity: Swift.max(1, builder.steps.count))
+        stepPointer.initialize(from: builder.steps, count: builder.steps.count)
+        typeNames = builder.typeNames
+        enumTables = builder.enumTables
     }
 
-    func isNullable(_ step: Int) -> Bool { steps[step].kind == .nullable }
+    deinit { stepPointer.deallocate() }
+
+    func isNullable(_ step: Int) -> Bool { stepPointer[step].kind == .nullable }
+
+    /// Whether a `received_at` source can feed this step's type.
+    func acceptsReceivedAt(_ step: Int) -> Bool {
+        switch stepPointer[step].kind {
+        case .dateTime64, .dateTime, .date, .int64, .uint64: true
+        case .nullable: acceptsReceivedAt(stepPointer[step].child)
+        default: false
+        }
+    }
 
     // MARK: Coercing
 
     /// Appends `value` coerced by `step` as one row of `column`.
     func coerce(_ value: JSONValue, _ step: Int, into column: ColumnBuffer, scratch: inout GrowableBuffer) throws(CoercionFailure) {
-        let c = stepPointer![step]
+        let c = stepPointer[step]
         switch c.kind {
         case .int8: column.append(Int8(try signed(value, step, min: Int64(Int8.min), max: Int64(Int8.max), &scratch)))
         case .int16: column.append(Int16(try signed(value, step, min: Int64(Int16.min), max: Int64(Int16.max), &scratch)))
@@ -216,7 +231,7 @@ final class CoercionProgram: @unchecked Sendable {
             guard value.kind == .object else { throw failure(value, step) }
             let keys = column.inner!
             let values = column.inner2!
-            let nullableValues = stepPointer![c.child2].kind == .nullable
+            let nullableValues = stepPointer[c.child2].kind == .nullable
             var members = value.members
             while let (key, element) = members.next() {
                 if element.isNull, !nullableValues { continue }
@@ -234,7 +249,7 @@ final class CoercionProgram: @unchecked Sendable {
     /// Appends the time the message was received (nanoseconds since the epoch) as one row.
     /// Only time and 64-bit integer columns accept it; ``DatasetPlan`` checks that up front.
     func appendReceivedAt(_ nanos: Int64, _ step: Int, into column: ColumnBuffer) throws(CoercionFailure) {
-        let c = stepPointer![step]
+        let c = stepPointer[step]
         switch c.kind {
         case .dateTime64:
             let divisor = 1_000_000_000 / c.scale
@@ -251,15 +266,6 @@ final class CoercionProgram: @unchecked Sendable {
             try appendReceivedAt(nanos, c.child, into: column.appendNotNull())
         default:
             throw CoercionFailure(path: "", reason: "received_at cannot fill a \(typeNames[step]) column")
-        }
-    }
-
-    /// Whether a `received_at` source can feed this step's type.
-    func acceptsReceivedAt(_ step: Int) -> Bool {
-        switch steps[step].kind {
-        case .dateTime64, .dateTime, .date, .int64, .uint64: true
-        case .nullable: acceptsReceivedAt(steps[step].child)
-        default: false
         }
     }
 
@@ -379,22 +385,22 @@ final class CoercionProgram: @unchecked Sendable {
     private static let dateTime64MaxSeconds: Int64 = 10_413_791_999
 
     private func dateTime64Ticks(_ value: JSONValue, _ c: Coercion, _ step: Int, _ scratch: inout GrowableBuffer) throws(CoercionFailure) -> Int64 {
-        let outOfRange = " (outside 1900-01-01...2299-12-31 or the Int64 range of DateTime64(\(c.parameter)))"
+        func outOfRange() -> String { " (outside 1900-01-01...2299-12-31 or the Int64 range of DateTime64(\(c.parameter)))" }
         switch value.kind {
         case .string:
             guard let instant = TimestampParser.parse(Self.decoded(value, &scratch), requireZone: false) else {
                 throw failure(value, step, " (not an RFC 3339 or YYYY-MM-DD HH:MM:SS time)")
             }
             guard instant.seconds >= Self.dateTime64MinSeconds, instant.seconds <= Self.dateTime64MaxSeconds else {
-                throw failure(value, step, outOfRange)
+                throw failure(value, step, outOfRange())
             }
             let (whole, o1) = instant.seconds.multipliedReportingOverflow(by: c.scale)
             let (ticks, o2) = whole.addingReportingOverflow(instant.nanoseconds / (1_000_000_000 / c.scale))
-            guard !o1, !o2 else { throw failure(value, step, outOfRange) }
+            guard !o1, !o2 else { throw failure(value, step, outOfRange()) }
             return ticks
         case .number:
             guard let nanos = Self.numberAsNanoseconds(value.bytes, integer: value.isIntegerLiteral) else {
-                throw failure(value, step, outOfRange)
+                throw failure(value, step, outOfRange())
             }
             let divisor = Int128(1_000_000_000 / c.scale)
             var ticks = nanos / divisor
@@ -403,7 +409,7 @@ final class CoercionProgram: @unchecked Sendable {
             if nanos % 1_000_000_000 != 0, nanos < 0 { seconds -= 1 }
             guard seconds >= Int128(Self.dateTime64MinSeconds), seconds <= Int128(Self.dateTime64MaxSeconds),
                   let t = Int64(exactly: ticks)
-            else { throw failure(value, step, outOfRange) }
+            else { throw failure(value, step, outOfRange()) }
             return t
         default:
             throw failure(value, step)

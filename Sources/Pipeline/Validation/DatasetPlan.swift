@@ -54,7 +54,7 @@ final class DatasetPlan: @unchecked Sendable {
         self.definition = definition
         schema = definition.tableSchema
         let key = "datasets.\(definition.name)"
-        let program = CoercionProgram()
+        var builder = CoercionProgramBuilder()
         var fields: [Field] = []
         var steps: [Step] = []
         var labels: [String] = []
@@ -87,10 +87,14 @@ final class DatasetPlan: @unchecked Sendable {
             }
         }
 
+        // All coercions first: defaults below are coerced with the frozen program.
+        var coercions: [Int] = []
+        for f in definition.fields { coercions.append(builder.compile(f.type)) }
+        let program = builder.build()
         var tenantField = -1
         for (i, f) in definition.fields.enumerated() {
             let fieldKey = "\(key).fields[\(i)]"
-            let coercion = program.compile(f.type)
+            let coercion = coercions[i]
             let firstStep = steps.count
             for source in f.sources {
                 if case .receivedAt = source, !program.acceptsReceivedAt(coercion) {
@@ -115,7 +119,6 @@ final class DatasetPlan: @unchecked Sendable {
         dedupStart = steps.count
         for source in definition.dedupKey { try addStep(source, key: "\(key).dedup_key") }
         dedupCount = definition.dedupKey.count
-        program.freeze()
 
         self.program = program
         fieldCount = fields.count

@@ -49,6 +49,7 @@ struct RowValidator: ~Copyable, CloudEventSink {
         routes = KeyTable(names)
         routeOwners = owners
         tables = Array(repeating: nil, count: plans.count)
+        columnRefs = plans.map { .allocate(capacity: $0.schema.count) }
         tenantCache = Array(repeating: nil, count: plans.count)
         let capacity = Swift.max(1, plans.map(\.dataSlotCount).max() ?? 1)
         dataSlots = .allocate(capacity: capacity)
@@ -56,13 +57,32 @@ struct RowValidator: ~Copyable, CloudEventSink {
     }
 
     private let routeOwners: [Int]
+    /// Per dataset, the columns of this chunk's batch (initialized while `tables` holds it).
+    private let columnRefs: [UnsafeMutablePointer<ColumnBuffer>]
 
-    deinit { dataSlots.deallocate() }
+    deinit {
+        dataSlots.deallocate()
+        for (i, refs) in columnRefs.enumerated() {
+            if tables[i] != nil { refs.deinitialize(count: plans[i].schema.count) }
+            refs.deallocate()
+        }
+    }
 
     mutating func begin(expectedRows: Int) {
         self.expectedRows = expectedRows
-        for i in tables.indices { tables[i] = nil }
+        for i in tables.indices where tables[i] != nil {
+            columnRefs[i].deinitialize(count: plans[i].schema.count)
+            tables[i] = nil
+        }
         rejections = []
+    }
+
+    private mutating func startTable(_ plan: DatasetPlan) {
+        let rows = TableRows(datasetIndex: plan.index, batch: ColumnBatch(schema: plan.schema, expectedRows: expectedRows))
+        rows.keys.reserveCapacity(expectedRows)
+        rows.messageIndex.reserveCapacity(expectedRows)
+        for (i, c) in rows.batch.columns.enumerated() { (columnRefs[plan.index] + i).initialize(to: c.buffer) }
+        tables[plan.index] = rows
     }
 
     mutating func reject(_ rejection: Rejection) {
@@ -76,16 +96,13 @@ struct RowValidator: ~Copyable, CloudEventSink {
             reject(event, plan: nil, field: "type", reason: "no dataset is routed for '\(event.text(AttributeSlot.type))'")
             return
         }
-        let plan = plans[routeOwners[route]]
-        let rows: TableRows
-        if let existing = tables[plan.index] {
-            rows = existing
-        } else {
-            rows = TableRows(datasetIndex: plan.index, batch: ColumnBatch(schema: plan.schema, expectedRows: expectedRows))
-            rows.keys.reserveCapacity(expectedRows)
-            rows.messageIndex.reserveCapacity(expectedRows)
-            tables[plan.index] = rows
-        }
+        // unowned(unsafe): the plans live as long as the validator and the chunk's
+        // batches are held by `tables`; strong references would cost a retain and a
+        // release per column per event.
+        unowned(unsafe) let plan = plans[routeOwners[route]]
+        if tables[plan.index] == nil { startTable(plan) }
+        unowned(unsafe) let rows = tables[plan.index].unsafelyUnwrapped
+        let columns = columnRefs[plan.index]
 
         // First-level data members the dataset reads, in one pass over `data`.
         let slotCount = plan.dataSlotCount
@@ -125,13 +142,12 @@ struct RowValidator: ~Copyable, CloudEventSink {
         }
         let key = material.withUnsafeBytes { EventKeyHasher.key($0) }
 
-        let batch = rows.batch
-        let columns = batch.columns
+        unowned(unsafe) let batch = rows.batch
         let mark = rows.rowCount
         var f = 0
         while f < plan.fieldCount {
             let field = plan.fields[f]
-            let column = columns[field.column].buffer
+            unowned(unsafe) let column = columns[field.column]
             var done = false
             var s = 0
             while s < field.stepCount {
@@ -177,8 +193,8 @@ struct RowValidator: ~Copyable, CloudEventSink {
             }
         }
 
-        key.write(to: columns[plan.eventKeyColumn].buffer)
-        columns[plan.ingestedAtColumn].buffer.append(UInt32(clamping: CoercionProgram.floorDiv(receivedAtNanos, 1_000_000_000)))
+        key.write(to: columns[plan.eventKeyColumn])
+        columns[plan.ingestedAtColumn].append(UInt32(clamping: CoercionProgram.floorDiv(receivedAtNanos, 1_000_000_000)))
         rows.keys.append(key)
         rows.messageIndex.append(Int32(truncatingIfNeeded: event.message))
     }
@@ -214,7 +230,7 @@ struct RowValidator: ~Copyable, CloudEventSink {
 
     /// A tenant-scoped request may only write rows whose tenant column equals its tenant;
     /// the event is rejected, never rewritten.
-    private mutating func checkTenant(_ tenant: String, _ plan: DatasetPlan, _ columns: [ColumnBatch.Column], row: Int) -> Problem? {
+    private mutating func checkTenant(_ tenant: String, _ plan: DatasetPlan, _ columns: UnsafeMutablePointer<ColumnBuffer>, row: Int) -> Problem? {
         guard plan.tenantField >= 0 else {
             return Problem(field: "", reason: "dataset '\(plan.definition.name)' has no tenant column, so a request scoped to tenant '\(tenant)' cannot write to it")
         }
@@ -227,7 +243,7 @@ struct RowValidator: ~Copyable, CloudEventSink {
                 tenantCache[plan.index] = (tenant, nil)
             }
         }
-        let column = columns[plan.fields[plan.tenantField].column].buffer
+        let column = columns[plan.fields[plan.tenantField].column]
         let actual = Self.rowBytes(column, row)
         if let expected = tenantCache[plan.index]!.bytes, actual == expected { return nil }
         let name = plan.definition.fields[plan.tenantField].name
