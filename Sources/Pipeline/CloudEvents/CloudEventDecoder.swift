@@ -142,6 +142,7 @@ struct CloudEventDecoder: ~Copyable {
             sink.reject(rejection(message, raw, field: "", reason: tooLarge(raw.count)))
             return
         }
+        unowned(unsafe) let table = self.table
         var members = event.members
         while let (key, value) = members.next() {
             let slot = table.slot(of: key, scratch: &scratch)

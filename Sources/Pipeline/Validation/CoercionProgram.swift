@@ -119,9 +119,12 @@ struct CoercionProgramBuilder {
 /// The compiled coercions of one dataset's columns. Immutable, so the hot path reads
 /// its steps without any synchronisation.
 final class CoercionProgram: @unchecked Sendable {
-    private let stepPointer: UnsafeMutablePointer<Coercion>
+    fileprivate let stepPointer: UnsafeMutablePointer<Coercion>
     let typeNames: [String]
-    private let enumTables: [(names: [[UInt8]], values: [Int])]
+    fileprivate let enumTables: [(names: [[UInt8]], values: [Int])]
+
+    /// The coercions as a reference-free value for the hot path (see ``Coercer``).
+    var coercer: Coercer { Coercer(stepPointer: stepPointer, program: self) }
 
     init(_ builder: CoercionProgramBuilder) {
         stepPointer = .allocate(capacity: Swift.max(1, builder.steps.count))
@@ -142,6 +145,18 @@ final class CoercionProgram: @unchecked Sendable {
         default: false
         }
     }
+
+}
+
+/// Runs a ``CoercionProgram``. A plain value of a pointer and an unowned reference, so
+/// copying it or calling it costs no reference counting; the program must outlive it
+/// (the dataset plan owns both).
+struct Coercer {
+    let stepPointer: UnsafeMutablePointer<Coercion>
+    unowned(unsafe) let program: CoercionProgram
+
+    private var typeNames: [String] { program.typeNames }
+    private var enumTables: [(names: [[UInt8]], values: [Int])] { program.enumTables }
 
     // MARK: Coercing
 
@@ -215,7 +230,7 @@ final class CoercionProgram: @unchecked Sendable {
             }
         case .array:
             guard value.kind == .array else { throw failure(value, step) }
-            let inner = column.inner!
+            unowned(unsafe) let inner = column.inner.unsafelyUnwrapped
             var position = 0
             var elements = value.elements
             while let element = elements.next() {
@@ -229,8 +244,8 @@ final class CoercionProgram: @unchecked Sendable {
             column.finishCollectionRow()
         case .map:
             guard value.kind == .object else { throw failure(value, step) }
-            let keys = column.inner!
-            let values = column.inner2!
+            unowned(unsafe) let keys = column.inner.unsafelyUnwrapped
+            unowned(unsafe) let values = column.inner2.unsafelyUnwrapped
             let nullableValues = stepPointer[c.child2].kind == .nullable
             var members = value.members
             while let (key, element) = members.next() {

@@ -26,6 +26,37 @@ final class DatasetPlan: @unchecked Sendable {
         var restCount: Int
     }
 
+    /// Everything the per-event loop reads, as one reference-free value: copying it into
+    /// a local costs no reference counting, unlike reading the plan's properties.
+    struct Core {
+        let fields: UnsafeMutablePointer<Field>
+        let fieldCount: Int
+        let steps: UnsafeMutablePointer<Step>
+        let segmentBytes: UnsafeMutablePointer<UInt8>
+        let segmentRanges: UnsafeMutablePointer<(start: Int, count: Int)>
+        let dedupStart: Int
+        let dedupCount: Int
+        let dataSlotCount: Int
+        let eventKeyColumn: Int
+        let ingestedAtColumn: Int
+        let coercer: Coercer
+        unowned(unsafe) let dataKeys: KeyTable
+
+        /// A path segment's bytes.
+        @inline(__always)
+        func segment(_ i: Int) -> UnsafeRawBufferPointer {
+            let r = segmentRanges[i]
+            return UnsafeRawBufferPointer(start: segmentBytes + r.start, count: r.count)
+        }
+    }
+
+    var core: Core {
+        Core(
+            fields: fields, fieldCount: fieldCount, steps: steps, segmentBytes: segmentBytes, segmentRanges: segmentRanges,
+            dedupStart: dedupStart, dedupCount: dedupCount, dataSlotCount: dataSlotCount, eventKeyColumn: eventKeyColumn,
+            ingestedAtColumn: ingestedAtColumn, coercer: program.coercer, dataKeys: dataKeys)
+    }
+
     let index: Int
     let definition: DatasetDefinition
     let schema: [(name: String, type: ColumnType)]
@@ -176,7 +207,7 @@ final class DatasetPlan: @unchecked Sendable {
                 value = JSONValue(nodes: tape.nodes, base: all.baseAddress!.assumingMemoryBound(to: UInt8.self), index: node)
             }
             do throws(CoercionFailure) {
-                try program.coerce(value, step, into: column, scratch: &scratch)
+                try program.coercer.coerce(value, step, into: column, scratch: &scratch)
                 return nil
             } catch {
                 return error

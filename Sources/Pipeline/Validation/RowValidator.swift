@@ -50,6 +50,8 @@ struct RowValidator: ~Copyable, CloudEventSink {
         routeOwners = owners
         tables = Array(repeating: nil, count: plans.count)
         columnRefs = plans.map { .allocate(capacity: $0.schema.count) }
+        planCores = plans.map(\.core)
+        rowCounts = Array(repeating: 0, count: plans.count)
         tenantCache = Array(repeating: nil, count: plans.count)
         let capacity = Swift.max(1, plans.map(\.dataSlotCount).max() ?? 1)
         dataSlots = .allocate(capacity: capacity)
@@ -57,22 +59,22 @@ struct RowValidator: ~Copyable, CloudEventSink {
     }
 
     private let routeOwners: [Int]
-    /// Per dataset, the columns of this chunk's batch (initialized while `tables` holds it).
-    private let columnRefs: [UnsafeMutablePointer<ColumnBuffer>]
+    /// Per dataset, the columns of this chunk's batch, unretained: `tables` keeps them alive.
+    private let columnRefs: [UnsafeMutablePointer<Unmanaged<ColumnBuffer>>]
+    private let planCores: [DatasetPlan.Core]
+    /// Rows in each dataset's batch of this chunk.
+    private var rowCounts: [Int]
 
     deinit {
         dataSlots.deallocate()
-        for (i, refs) in columnRefs.enumerated() {
-            if tables[i] != nil { refs.deinitialize(count: plans[i].schema.count) }
-            refs.deallocate()
-        }
+        for refs in columnRefs { refs.deallocate() }
     }
 
     mutating func begin(expectedRows: Int) {
         self.expectedRows = expectedRows
-        for i in tables.indices where tables[i] != nil {
-            columnRefs[i].deinitialize(count: plans[i].schema.count)
+        for i in tables.indices {
             tables[i] = nil
+            rowCounts[i] = 0
         }
         rejections = []
     }
@@ -81,7 +83,7 @@ struct RowValidator: ~Copyable, CloudEventSink {
         let rows = TableRows(datasetIndex: plan.index, batch: ColumnBatch(schema: plan.schema, expectedRows: expectedRows))
         rows.keys.reserveCapacity(expectedRows)
         rows.messageIndex.reserveCapacity(expectedRows)
-        for (i, c) in rows.batch.columns.enumerated() { (columnRefs[plan.index] + i).initialize(to: c.buffer) }
+        for (i, c) in rows.batch.columns.enumerated() { columnRefs[plan.index][i] = Unmanaged.passUnretained(c.buffer) }
         tables[plan.index] = rows
     }
 
@@ -96,28 +98,27 @@ struct RowValidator: ~Copyable, CloudEventSink {
             reject(event, plan: nil, field: "type", reason: "no dataset is routed for '\(event.text(AttributeSlot.type))'")
             return
         }
-        // unowned(unsafe): the plans live as long as the validator and the chunk's
-        // batches are held by `tables`; strong references would cost a retain and a
-        // release per column per event.
-        unowned(unsafe) let plan = plans[routeOwners[route]]
-        if tables[plan.index] == nil { startTable(plan) }
-        unowned(unsafe) let rows = tables[plan.index].unsafelyUnwrapped
-        let columns = columnRefs[plan.index]
+        let datasetIndex = routeOwners[route]
+        if tables[datasetIndex] == nil { startTable(plans[datasetIndex]) }
+        // Reference-free views of the plan and of this chunk's columns: the loop below
+        // runs per field per event, and every strong reference read there would cost a
+        // retain and a release.
+        let core = planCores[datasetIndex]
+        let columns = columnRefs[datasetIndex]
 
         // First-level data members the dataset reads, in one pass over `data`.
-        let slotCount = plan.dataSlotCount
         var i = 0
-        while i < slotCount {
+        while i < core.dataSlotCount {
             dataSlots[i] = nil
             i += 1
         }
-        if slotCount > 0, let data = event.data, data.kind == .object {
+        if core.dataSlotCount > 0, let data = event.data, data.kind == .object {
             var members = data.members
             while let (key, value) = members.next() {
-                let slot = plan.dataKeys.slot(of: key, scratch: &scratch)
+                let slot = core.dataKeys.slot(of: key, scratch: &scratch)
                 guard slot >= 0 else { continue }
                 if dataSlots[slot] != nil {
-                    reject(event, plan: plan, field: "data.\(key.string)", reason: "duplicate member")
+                    reject(event, plan: plans[datasetIndex], field: "data.\(key.string)", reason: "duplicate member")
                     return
                 }
                 dataSlots[slot] = value
@@ -127,81 +128,99 @@ struct RowValidator: ~Copyable, CloudEventSink {
         // The dedup key first: an event without one is rejected before any column changes.
         material.truncate(to: 0)
         var k = 0
-        while k < plan.dedupCount {
-            let step = plan.dedupStart + k
+        while k < core.dedupCount {
+            let step = core.dedupStart + k
             if k > 0 { material.append(UInt8(0)) }
-            if let v = resolve(plan.steps[step], plan, event) {
+            if let v = resolve(core.steps[step], core, event) {
                 v.appendDecoded(to: &material)
-            } else if plan.steps[step].kind == .receivedAt {
+            } else if core.steps[step].kind == .receivedAt {
                 material.append(receivedAtNanos)
             } else {
-                reject(event, plan: plan, field: plan.stepLabels[step], reason: "missing (part of the dedup key)")
+                reject(event, plan: plans[datasetIndex], field: plans[datasetIndex].stepLabels[step], reason: "missing (part of the dedup key)")
                 return
             }
             k += 1
         }
         let key = material.withUnsafeBytes { EventKeyHasher.key($0) }
 
-        unowned(unsafe) let batch = rows.batch
-        let mark = rows.rowCount
+        let mark = rowCounts[datasetIndex]
         var f = 0
-        while f < plan.fieldCount {
-            let field = plan.fields[f]
-            unowned(unsafe) let column = columns[field.column]
-            var done = false
-            var s = 0
-            while s < field.stepCount {
-                let stepIndex = field.firstStep + s
-                let step = plan.steps[stepIndex]
-                s += 1
-                do throws(CoercionFailure) {
-                    if step.kind == .receivedAt {
-                        try plan.program.appendReceivedAt(receivedAtNanos, field.coercion, into: column)
-                    } else if let value = resolve(step, plan, event) {
-                        try plan.program.coerce(value, field.coercion, into: column, scratch: &scratch)
-                    } else {
-                        continue
-                    }
-                } catch {
-                    batch.truncate(toRows: mark)
-                    reject(event, plan: plan, field: plan.stepLabels[stepIndex] + error.path, reason: error.reason)
-                    return
-                }
-                done = true
-                break
+        while f < core.fieldCount {
+            let field = core.fields[f]
+            let failure = columns[field.column]._withUnsafeGuaranteedRef { column in
+                appendField(field, core, datasetIndex, event, into: column)
             }
-            if !done {
-                if field.defaultIndex >= 0 {
-                    column.append(row: 0, of: plan.defaults[field.defaultIndex])
-                } else if field.required {
-                    batch.truncate(toRows: mark)
-                    let label = field.stepCount > 0 ? plan.stepLabels[field.firstStep] : plan.definition.fields[f].name
-                    reject(event, plan: plan, field: label, reason: "missing (required by column \(plan.definition.fields[f].name))")
-                    return
-                } else {
-                    column.appendDefault()
-                }
+            if let failure {
+                rollback(datasetIndex, to: mark)
+                reject(event, plan: plans[datasetIndex], failure: failure, field: field, fieldIndex: f)
+                return
             }
             f += 1
         }
 
         if let tenant = requiredTenant {
-            if let problem = checkTenant(tenant, plan, columns, row: mark) {
-                batch.truncate(toRows: mark)
-                reject(event, plan: plan, field: problem.field, reason: problem.reason)
+            if let problem = checkTenant(tenant, plans[datasetIndex], columns, row: mark) {
+                rollback(datasetIndex, to: mark)
+                reject(event, plan: plans[datasetIndex], field: problem.field, reason: problem.reason)
                 return
             }
         }
 
-        key.write(to: columns[plan.eventKeyColumn])
-        columns[plan.ingestedAtColumn].append(UInt32(clamping: CoercionProgram.floorDiv(receivedAtNanos, 1_000_000_000)))
-        rows.keys.append(key)
-        rows.messageIndex.append(Int32(truncatingIfNeeded: event.message))
+        columns[core.eventKeyColumn]._withUnsafeGuaranteedRef { key.write(to: $0) }
+        let second = UInt32(clamping: Coercer.floorDiv(receivedAtNanos, 1_000_000_000))
+        columns[core.ingestedAtColumn]._withUnsafeGuaranteedRef { $0.append(second) }
+        rowCounts[datasetIndex] = mark + 1
+        tables[datasetIndex].unsafelyUnwrapped.keys.append(key)
+        tables[datasetIndex].unsafelyUnwrapped.messageIndex.append(Int32(truncatingIfNeeded: event.message))
+    }
+
+    /// Why a field could not be filled: the step at fault (-1 when the field is missing)
+    /// and the coercion failure.
+    private struct FieldFailure {
+        var step: Int
+        var failure: CoercionFailure?
+    }
+
+    /// Appends one field's value for this event to `column`, or says why it cannot.
+    @inline(__always)
+    private mutating func appendField(
+        _ field: DatasetPlan.Field, _ core: DatasetPlan.Core, _ datasetIndex: Int, _ event: CloudEventView, into column: ColumnBuffer
+    ) -> FieldFailure? {
+        var s = 0
+        while s < field.stepCount {
+            let stepIndex = field.firstStep + s
+            let step = core.steps[stepIndex]
+            s += 1
+            do throws(CoercionFailure) {
+                if step.kind == .receivedAt {
+                    try core.coercer.appendReceivedAt(receivedAtNanos, field.coercion, into: column)
+                } else if let value = resolve(step, core, event) {
+                    try core.coercer.coerce(value, field.coercion, into: column, scratch: &scratch)
+                } else {
+                    continue
+                }
+            } catch {
+                return FieldFailure(step: stepIndex, failure: error)
+            }
+            return nil
+        }
+        if field.defaultIndex >= 0 {
+            column.append(row: 0, of: plans[datasetIndex].defaults[field.defaultIndex])
+        } else if field.required {
+            return FieldFailure(step: -1, failure: nil)
+        } else {
+            column.appendDefault()
+        }
+        return nil
+    }
+
+    private mutating func rollback(_ datasetIndex: Int, to rows: Int) {
+        tables[datasetIndex].unsafelyUnwrapped.batch.truncate(toRows: rows)
     }
 
     /// The non-null value a source step points at in this event, if any.
     @inline(__always)
-    private func resolve(_ step: DatasetPlan.Step, _ plan: DatasetPlan, _ event: CloudEventView) -> JSONValue? {
+    private func resolve(_ step: DatasetPlan.Step, _ core: DatasetPlan.Core, _ event: CloudEventView) -> JSONValue? {
         switch step.kind {
         case .attribute:
             return event.attribute(step.slot)
@@ -209,7 +228,7 @@ struct RowValidator: ~Copyable, CloudEventSink {
             guard var v = dataSlots[step.slot] else { return nil }
             var r = 0
             while r < step.restCount {
-                guard v.kind == .object, let next = v.member(key: plan.segment(step.restStart + r)) else { return nil }
+                guard v.kind == .object, let next = v.member(key: core.segment(step.restStart + r)) else { return nil }
                 v = next
                 r += 1
             }
@@ -230,7 +249,7 @@ struct RowValidator: ~Copyable, CloudEventSink {
 
     /// A tenant-scoped request may only write rows whose tenant column equals its tenant;
     /// the event is rejected, never rewritten.
-    private mutating func checkTenant(_ tenant: String, _ plan: DatasetPlan, _ columns: UnsafeMutablePointer<ColumnBuffer>, row: Int) -> Problem? {
+    private mutating func checkTenant(_ tenant: String, _ plan: DatasetPlan, _ columns: UnsafeMutablePointer<Unmanaged<ColumnBuffer>>, row: Int) -> Problem? {
         guard plan.tenantField >= 0 else {
             return Problem(field: "", reason: "dataset '\(plan.definition.name)' has no tenant column, so a request scoped to tenant '\(tenant)' cannot write to it")
         }
@@ -243,7 +262,7 @@ struct RowValidator: ~Copyable, CloudEventSink {
                 tenantCache[plan.index] = (tenant, nil)
             }
         }
-        let column = columns[plan.fields[plan.tenantField].column]
+        let column = columns[plan.fields[plan.tenantField].column].takeUnretainedValue()
         let actual = Self.rowBytes(column, row)
         if let expected = tenantCache[plan.index]!.bytes, actual == expected { return nil }
         let name = plan.definition.fields[plan.tenantField].name
@@ -277,6 +296,17 @@ struct RowValidator: ~Copyable, CloudEventSink {
     }
 
     // MARK: Rejections
+
+    private mutating func reject(_ event: CloudEventView, plan: DatasetPlan, failure: FieldFailure, field: DatasetPlan.Field, fieldIndex: Int) {
+        let name = plan.definition.fields[fieldIndex].name
+        if failure.step < 0 {
+            let label = field.stepCount > 0 ? plan.stepLabels[field.firstStep] : name
+            reject(event, plan: plan, field: label, reason: "missing (required by column \(name))")
+        } else {
+            let reason = failure.failure?.reason ?? "invalid"
+            reject(event, plan: plan, field: plan.stepLabels[failure.step] + (failure.failure?.path ?? ""), reason: reason)
+        }
+    }
 
     private mutating func reject(_ event: CloudEventView, plan: DatasetPlan?, field: String, reason: String) {
         let raw = event.raw
