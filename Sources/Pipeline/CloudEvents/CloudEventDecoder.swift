@@ -22,6 +22,7 @@
 /// batch, each bad event is rejected alone and never affects its neighbours.
 struct CloudEventDecoder: ~Copyable {
     let table: KeyTable
+    let tableView: KeyTable.View
     let slotCount: Int
     let limits: DecodeLimits
     var scanner: JSONScanner
@@ -51,6 +52,7 @@ struct CloudEventDecoder: ~Copyable {
     /// `table`: from ``attributeTable(extensions:)``, with the extensions datasets read.
     init(table: KeyTable, limits: DecodeLimits) {
         self.table = table
+        tableView = table.view
         let names = table.names
         slotCount = names.count
         self.limits = limits
@@ -142,7 +144,7 @@ struct CloudEventDecoder: ~Copyable {
             sink.reject(rejection(message, raw, field: "", reason: tooLarge(raw.count)))
             return
         }
-        unowned(unsafe) let table = self.table
+        let table = tableView
         var members = event.members
         while let (key, value) = members.next() {
             let slot = table.slot(of: key, scratch: &scratch)

@@ -43,10 +43,10 @@ public struct JSONScanner: ~Copyable {
     public mutating func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONError) -> JSONValue {
         tape.removeAll()
         guard let base = bytes.baseAddress, bytes.count > 0 else {
-            throw JSONError(.emptyDocument, at: 0, "empty document")
+            throw Self.error(.emptyDocument, 0) { "empty document" }
         }
         guard bytes.count < Int(UInt32.max) else {
-            throw JSONError(.documentTooLarge, at: 0, "document of \(bytes.count) bytes is larger than 4 GiB")
+            throw Self.error(.documentTooLarge, 0) { "document of \(bytes.count) bytes is larger than 4 GiB" }
         }
         let s = base.assumingMemoryBound(to: UInt8.self)
         input = s
@@ -87,7 +87,7 @@ public struct JSONScanner: ~Copyable {
             switch c {
             case 0x7B, 0x5B: // { [
                 guard depth < maxDepth else {
-                    throw JSONError(.tooDeep, at: p, "nested deeper than \(maxDepth) levels")
+                    throw Self.error(.tooDeep, p) { "nested deeper than \(maxDepth) levels" }
                 }
                 let isObject = c == 0x7B
                 let index = tape.append(JSONNode(start: UInt32(p), end: 0, next: 0, kind: isObject ? .object : .array, flags: 0))
@@ -123,13 +123,13 @@ public struct JSONScanner: ~Copyable {
                 if depth == 0 {
                     p = Self.skipWhitespace(s, n, p)
                     guard p == n else {
-                        throw JSONError(.trailingCharacters, at: p, "unexpected \(Self.describe(s, n, p)) after the end of the document")
+                        throw Self.error(.trailingCharacters, p) { "unexpected \(Self.describe(s, n, p)) after the end of the document" }
                     }
                     return
                 }
                 p = Self.skipWhitespace(s, n, p)
                 guard p < n else {
-                    throw JSONError(.unexpectedEnd, at: p, "unexpected end of input inside an \(tape.nodes[Int(stack[depth - 1])].kind.name)")
+                    throw Self.error(.unexpectedEnd, p) { "unexpected end of input inside an \(tape.nodes[Int(stack[depth - 1])].kind.name)" }
                 }
                 let top = Int(stack[depth - 1])
                 let isObject = tape.nodes[top].kind == .object
@@ -162,7 +162,7 @@ public struct JSONScanner: ~Copyable {
     }
 
     private func badLiteral(_ s: UnsafePointer<UInt8>, _ n: Int, _ p: Int, _ word: String) -> JSONError {
-        JSONError(.unexpectedCharacter, at: p, "invalid literal, expected '\(word)'")
+        Self.error(.unexpectedCharacter, p) { "invalid literal, expected '\(word)'" }
     }
 
     @inline(__always)
@@ -183,7 +183,7 @@ public struct JSONScanner: ~Copyable {
     private mutating func scanStringValue(_ s: UnsafePointer<UInt8>, _ n: Int, _ p: Int) throws(JSONError) -> Int {
         let (end, escapes) = try Self.scanString(s, n, p + 1)
         guard end - p - 1 <= maxStringBytes else {
-            throw JSONError(.stringTooLong, at: p, "string of \(end - p - 1) bytes is longer than the limit of \(maxStringBytes)")
+            throw Self.error(.stringTooLong, p) { "string of \(end - p - 1) bytes is longer than the limit of \(maxStringBytes)" }
         }
         _ = tape.append(JSONNode(
             start: UInt32(p + 1), end: UInt32(end), next: UInt32(tape.count + 1), kind: .string,
@@ -222,7 +222,7 @@ public struct JSONScanner: ~Copyable {
                 escapes = true
                 p = try scanEscape(s, n, p)
             } else if c < 0x20 {
-                throw JSONError(.controlCharacter, at: p, "unescaped control character 0x\(hex2(c)) in a string")
+                throw Self.error(.controlCharacter, p) { "unescaped control character 0x\(hex2(c)) in a string" }
             } else if c < 0x80 {
                 p += 1
             } else {
@@ -254,20 +254,20 @@ public struct JSONScanner: ~Copyable {
             return p + 2
         case 0x75: // u
             guard let cp = hex4(s, n, p + 2) else {
-                throw JSONError(.invalidEscape, at: p, "invalid \\u escape: four hex digits are required")
+                throw Self.error(.invalidEscape, p) { "invalid \\u escape: four hex digits are required" }
             }
             if cp >= 0xD800, cp <= 0xDBFF {
                 guard p + 7 < n, s[p + 6] == backslash, s[p + 7] == 0x75, let low = hex4(s, n, p + 8), low >= 0xDC00, low <= 0xDFFF else {
-                    throw JSONError(.unpairedSurrogate, at: p, "high surrogate \\u\(String(cp, radix: 16, uppercase: true)) is not followed by a low surrogate")
+                    throw Self.error(.unpairedSurrogate, p) { "high surrogate \\u\(String(cp, radix: 16, uppercase: true)) is not followed by a low surrogate" }
                 }
                 return p + 12
             }
             if cp >= 0xDC00, cp <= 0xDFFF {
-                throw JSONError(.unpairedSurrogate, at: p, "unpaired low surrogate \\u\(String(cp, radix: 16, uppercase: true))")
+                throw Self.error(.unpairedSurrogate, p) { "unpaired low surrogate \\u\(String(cp, radix: 16, uppercase: true))" }
             }
             return p + 6
         default:
-            throw JSONError(.invalidEscape, at: p, "invalid escape '\\\(describeByte(s[p + 1]))'")
+            throw Self.error(.invalidEscape, p) { "invalid escape '\\\(describeByte(s[p + 1]))'" }
         }
     }
 
@@ -280,7 +280,7 @@ public struct JSONScanner: ~Copyable {
             i < n && s[i] >= lo && s[i] <= hi
         }
         if c0 < 0xC2 {
-            throw JSONError(.invalidUTF8, at: p, c0 < 0xC0 ? "invalid UTF-8: unexpected continuation byte 0x\(hex2(c0))" : "invalid UTF-8: overlong encoding")
+            throw Self.error(.invalidUTF8, p) { c0 < 0xC0 ? "invalid UTF-8: unexpected continuation byte 0x\(hex2(c0))" : "invalid UTF-8: overlong encoding" }
         } else if c0 < 0xE0 {
             if cont(p + 1) { return p + 2 }
         } else if c0 < 0xF0 {
@@ -304,9 +304,9 @@ public struct JSONScanner: ~Copyable {
             if c0 == 0xF0, cont(p + 1, 0x80, 0x8F) { throw JSONError(.invalidUTF8, at: p, "invalid UTF-8: overlong encoding") }
             if c0 == 0xF4, cont(p + 1, 0x90, 0xBF) { throw JSONError(.invalidUTF8, at: p, "invalid UTF-8: code point above U+10FFFF") }
         } else {
-            throw JSONError(.invalidUTF8, at: p, "invalid UTF-8: byte 0x\(hex2(c0)) never appears in UTF-8")
+            throw Self.error(.invalidUTF8, p) { "invalid UTF-8: byte 0x\(hex2(c0)) never appears in UTF-8" }
         }
-        throw JSONError(.invalidUTF8, at: p, "invalid UTF-8: truncated or malformed sequence")
+        throw Self.error(.invalidUTF8, p) { "invalid UTF-8: truncated or malformed sequence" }
     }
 
     /// Scans a number (RFC 8259 grammar), appends its node, and returns the offset after it.
@@ -319,12 +319,12 @@ public struct JSONScanner: ~Copyable {
             p += 1
         }
         guard p < n, s[p] &- 0x30 < 10 else {
-            throw JSONError(.invalidNumber, at: p, "invalid number: expected a digit")
+            throw Self.error(.invalidNumber, p) { "invalid number: expected a digit" }
         }
         if s[p] == 0x30 {
             p += 1
             if p < n, s[p] &- 0x30 < 10 {
-                throw JSONError(.leadingZero, at: start, "invalid number: leading zeros are not allowed")
+                throw Self.error(.leadingZero, start) { "invalid number: leading zeros are not allowed" }
             }
         } else {
             while p < n, s[p] &- 0x30 < 10 { p += 1 }
@@ -332,7 +332,7 @@ public struct JSONScanner: ~Copyable {
         if p < n, s[p] == 0x2E {
             p += 1
             guard p < n, s[p] &- 0x30 < 10 else {
-                throw JSONError(.invalidNumber, at: p, "invalid number: expected a digit after '.'")
+                throw Self.error(.invalidNumber, p) { "invalid number: expected a digit after '.'" }
             }
             while p < n, s[p] &- 0x30 < 10 { p += 1 }
             flags &= ~JSONNode.isInteger
@@ -341,7 +341,7 @@ public struct JSONScanner: ~Copyable {
             p += 1
             if p < n, s[p] == 0x2B || s[p] == 0x2D { p += 1 }
             guard p < n, s[p] &- 0x30 < 10 else {
-                throw JSONError(.invalidNumber, at: p, "invalid number: expected a digit in the exponent")
+                throw Self.error(.invalidNumber, p) { "invalid number: expected a digit in the exponent" }
             }
             while p < n, s[p] &- 0x30 < 10 { p += 1 }
             flags &= ~JSONNode.isInteger
@@ -351,6 +351,13 @@ public struct JSONScanner: ~Copyable {
     }
 
     // MARK: Error text
+
+    /// Builds an error out of line: keeping message formatting out of the scanning
+    /// functions keeps them small enough to inline and their registers free.
+    @inline(never)
+    static func error(_ code: JSONError.Code, _ offset: Int, _ message: () -> String) -> JSONError {
+        JSONError(code, at: offset, message())
+    }
 
     private func unexpected(_ s: UnsafePointer<UInt8>, _ n: Int, _ p: Int, expecting: String) -> JSONError {
         if p >= n { return JSONError(.unexpectedEnd, at: p, "unexpected end of input, expected \(expecting)") }
@@ -362,7 +369,7 @@ public struct JSONScanner: ~Copyable {
                 return error
             }
         }
-        return JSONError(.unexpectedCharacter, at: p, "unexpected \(Self.describe(s, n, p)), expected \(expecting)")
+        return Self.error(.unexpectedCharacter, p) { "unexpected \(Self.describe(s, n, p)), expected \(expecting)" }
     }
 
     static func describe(_ s: UnsafePointer<UInt8>, _ n: Int, _ p: Int) -> String {

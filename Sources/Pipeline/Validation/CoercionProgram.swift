@@ -230,32 +230,35 @@ struct Coercer {
             }
         case .array:
             guard value.kind == .array else { throw failure(value, step) }
-            unowned(unsafe) let inner = column.inner.unsafelyUnwrapped
+            let inner = Unmanaged.passUnretained(column.inner.unsafelyUnwrapped)
             var position = 0
             var elements = value.elements
             while let element = elements.next() {
-                do {
+                let failure = inner._withUnsafeGuaranteedRef { inner in Self.capture { () throws(CoercionFailure) in
                     try coerce(element, c.child, into: inner, scratch: &scratch)
-                } catch {
-                    throw error.nested("[\(position)]")
-                }
+                } }
+                if let failure { throw failure.nested("[\(position)]") }
                 position += 1
             }
             column.finishCollectionRow()
         case .map:
             guard value.kind == .object else { throw failure(value, step) }
-            unowned(unsafe) let keys = column.inner.unsafelyUnwrapped
-            unowned(unsafe) let values = column.inner2.unsafelyUnwrapped
+            // Unretained: the map column owns its inner columns for as long as this runs.
+            let keys = Unmanaged.passUnretained(column.inner.unsafelyUnwrapped)
+            let values = Unmanaged.passUnretained(column.inner2.unsafelyUnwrapped)
             let nullableValues = stepPointer[c.child2].kind == .nullable
             var members = value.members
             while let (key, element) = members.next() {
                 if element.isNull, !nullableValues { continue }
-                do {
-                    try coerce(key, c.child, into: keys, scratch: &scratch)
-                    try coerce(element, c.child2, into: values, scratch: &scratch)
-                } catch {
-                    throw error.nested(".\(key.string)")
+                let failure = keys._withUnsafeGuaranteedRef { keys in
+                    values._withUnsafeGuaranteedRef { values in
+                        Self.capture { () throws(CoercionFailure) in
+                            try coerce(key, c.child, into: keys, scratch: &scratch)
+                            try coerce(element, c.child2, into: values, scratch: &scratch)
+                        }
+                    }
                 }
+                if let failure { throw failure.nested(".\(key.string)") }
             }
             column.finishCollectionRow()
         }
@@ -285,6 +288,18 @@ struct Coercer {
     }
 
     // MARK: Scalar helpers
+
+    /// Runs `body` and returns its failure, for closures whose signature cannot carry a
+    /// typed throw.
+    @inline(__always)
+    static func capture(_ body: () throws(CoercionFailure) -> Void) -> CoercionFailure? {
+        do {
+            try body()
+            return nil
+        } catch {
+            return error
+        }
+    }
 
     @inline(__always)
     static func floorDiv(_ a: Int64, _ b: Int64) -> Int64 {

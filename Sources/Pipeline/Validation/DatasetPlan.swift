@@ -40,7 +40,7 @@ final class DatasetPlan: @unchecked Sendable {
         let eventKeyColumn: Int
         let ingestedAtColumn: Int
         let coercer: Coercer
-        unowned(unsafe) let dataKeys: KeyTable
+        let dataKeys: KeyTable.View
 
         /// A path segment's bytes.
         @inline(__always)
@@ -54,7 +54,7 @@ final class DatasetPlan: @unchecked Sendable {
         Core(
             fields: fields, fieldCount: fieldCount, steps: steps, segmentBytes: segmentBytes, segmentRanges: segmentRanges,
             dedupStart: dedupStart, dedupCount: dedupCount, dataSlotCount: dataSlotCount, eventKeyColumn: eventKeyColumn,
-            ingestedAtColumn: ingestedAtColumn, coercer: program.coercer, dataKeys: dataKeys)
+            ingestedAtColumn: ingestedAtColumn, coercer: program.coercer, dataKeys: dataKeys.view)
     }
 
     let index: Int

@@ -60,6 +60,43 @@ final class KeyTable: @unchecked Sendable {
         lengthStart.deallocate()
     }
 
+    /// The table as a reference-free value for hot loops: looking a key up through it
+    /// costs no reference counting. Valid while the table is alive.
+    var view: View {
+        View(storage: storage, offsets: offsets, slots: slots, lengthStart: lengthStart, maxLength: maxLength)
+    }
+
+    struct View {
+        let storage: UnsafeMutablePointer<UInt8>
+        let offsets: UnsafeMutablePointer<Int>
+        let slots: UnsafeMutablePointer<Int>
+        let lengthStart: UnsafeMutablePointer<Int>
+        let maxLength: Int
+
+        /// The slot of `key`, or -1.
+        @inline(__always)
+        func slot(_ key: UnsafeRawBufferPointer) -> Int {
+            let n = key.count
+            guard n > 0, n <= maxLength, let kp = key.baseAddress else { return -1 }
+            var e = lengthStart[n]
+            let end = lengthStart[n + 1]
+            while e < end {
+                if JSONBytes.equal(storage + offsets[e], UnsafeRawBufferPointer(start: kp, count: n), count: n) { return slots[e] }
+                e += 1
+            }
+            return -1
+        }
+
+        /// The slot of a JSON string value's decoded content, or -1.
+        @inline(__always)
+        func slot(of value: JSONValue, scratch: inout GrowableBuffer) -> Int {
+            if !value.hasEscapes { return slot(value.bytes) }
+            scratch.truncate(to: 0)
+            value.appendDecoded(to: &scratch)
+            return scratch.withUnsafeBytes { slot($0) }
+        }
+    }
+
     /// The slot of `key`, or -1.
     @inline(__always)
     func slot(_ key: UnsafeRawBufferPointer) -> Int {

@@ -14,6 +14,7 @@ struct RowValidator: ~Copyable, CloudEventSink {
     let plans: [DatasetPlan]
     /// Routed CloudEvent `type` → dataset index.
     let routes: KeyTable
+    private let routeView: KeyTable.View
     let limits: DecodeLimits
     var tables: [TableRows?]
     var rejections: [Rejection] = []
@@ -47,33 +48,51 @@ struct RowValidator: ~Copyable, CloudEventSink {
         }
         // Slots of a KeyTable are name positions; map them back to datasets.
         routes = KeyTable(names)
-        routeOwners = owners
+        routeView = routes.view
+        routeOwners = .allocate(capacity: Swift.max(1, owners.count))
+        routeOwners.initialize(from: owners, count: owners.count)
         tables = Array(repeating: nil, count: plans.count)
-        columnRefs = plans.map { .allocate(capacity: $0.schema.count) }
-        planCores = plans.map(\.core)
-        rowCounts = Array(repeating: 0, count: plans.count)
+        let count = Swift.max(1, plans.count)
+        columnRefs = .allocate(capacity: count)
+        planCores = .allocate(capacity: count)
+        tableRefs = .allocate(capacity: count)
+        tableRefs.initialize(repeating: nil, count: count)
+        rowCounts = .allocate(capacity: count)
+        rowCounts.initialize(repeating: 0, count: count)
+        for (i, plan) in plans.enumerated() {
+            (columnRefs + i).initialize(to: .allocate(capacity: plan.schema.count))
+            (planCores + i).initialize(to: plan.core)
+        }
         tenantCache = Array(repeating: nil, count: plans.count)
         let capacity = Swift.max(1, plans.map(\.dataSlotCount).max() ?? 1)
         dataSlots = .allocate(capacity: capacity)
         dataSlots.initialize(repeating: nil, count: capacity)
     }
 
-    private let routeOwners: [Int]
+    private let routeOwners: UnsafeMutablePointer<Int>
     /// Per dataset, the columns of this chunk's batch, unretained: `tables` keeps them alive.
-    private let columnRefs: [UnsafeMutablePointer<Unmanaged<ColumnBuffer>>]
-    private let planCores: [DatasetPlan.Core]
+    private let columnRefs: UnsafeMutablePointer<UnsafeMutablePointer<Unmanaged<ColumnBuffer>>>
+    private let planCores: UnsafeMutablePointer<DatasetPlan.Core>
+    /// Per dataset, this chunk's rows, unretained (`tables` keeps them alive).
+    private let tableRefs: UnsafeMutablePointer<Unmanaged<TableRows>?>
     /// Rows in each dataset's batch of this chunk.
-    private var rowCounts: [Int]
+    private let rowCounts: UnsafeMutablePointer<Int>
 
     deinit {
         dataSlots.deallocate()
-        for refs in columnRefs { refs.deallocate() }
+        for i in plans.indices { columnRefs[i].deallocate() }
+        columnRefs.deallocate()
+        planCores.deallocate()
+        tableRefs.deallocate()
+        rowCounts.deallocate()
+        routeOwners.deallocate()
     }
 
     mutating func begin(expectedRows: Int) {
         self.expectedRows = expectedRows
         for i in tables.indices {
             tables[i] = nil
+            tableRefs[i] = nil
             rowCounts[i] = 0
         }
         rejections = []
@@ -85,6 +104,7 @@ struct RowValidator: ~Copyable, CloudEventSink {
         rows.messageIndex.reserveCapacity(expectedRows)
         for (i, c) in rows.batch.columns.enumerated() { columnRefs[plan.index][i] = Unmanaged.passUnretained(c.buffer) }
         tables[plan.index] = rows
+        tableRefs[plan.index] = Unmanaged.passUnretained(rows)
     }
 
     mutating func reject(_ rejection: Rejection) {
@@ -93,13 +113,13 @@ struct RowValidator: ~Copyable, CloudEventSink {
 
     mutating func accept(_ event: CloudEventView) {
         let type = event.attribute(AttributeSlot.type)!
-        let route = routes.slot(of: type, scratch: &scratch)
+        let route = routeView.slot(of: type, scratch: &scratch)
         guard route >= 0 else {
             reject(event, plan: nil, field: "type", reason: "no dataset is routed for '\(event.text(AttributeSlot.type))'")
             return
         }
         let datasetIndex = routeOwners[route]
-        if tables[datasetIndex] == nil { startTable(plans[datasetIndex]) }
+        if tableRefs[datasetIndex] == nil { startTable(plans[datasetIndex]) }
         // Reference-free views of the plan and of this chunk's columns: the loop below
         // runs per field per event, and every strong reference read there would cost a
         // retain and a release.
@@ -170,8 +190,10 @@ struct RowValidator: ~Copyable, CloudEventSink {
         let second = UInt32(clamping: Coercer.floorDiv(receivedAtNanos, 1_000_000_000))
         columns[core.ingestedAtColumn]._withUnsafeGuaranteedRef { $0.append(second) }
         rowCounts[datasetIndex] = mark + 1
-        tables[datasetIndex].unsafelyUnwrapped.keys.append(key)
-        tables[datasetIndex].unsafelyUnwrapped.messageIndex.append(Int32(truncatingIfNeeded: event.message))
+        tableRefs[datasetIndex].unsafelyUnwrapped._withUnsafeGuaranteedRef { rows in
+            rows.keys.append(key)
+            rows.messageIndex.append(Int32(truncatingIfNeeded: event.message))
+        }
     }
 
     /// Why a field could not be filled: the step at fault (-1 when the field is missing)
