@@ -4,6 +4,14 @@ public enum MediaType {
     /// `; charset=utf-8` and surrounding spaces, as the CloudEvents JSON format requires
     /// (Dapr sends `application/json; charset=utf-8`).
     public static func isJSON(_ bytes: UnsafeRawBufferPointer) -> Bool {
+        // Nearly every event says exactly "application/json": answer it with two word
+        // compares before the general parse.
+        if bytes.count == 16, let p = bytes.baseAddress,
+           p.loadUnaligned(as: UInt64.self) == 0x7461_6369_6C70_7061, // "applicat", little-endian
+           p.loadUnaligned(fromByteOffset: 8, as: UInt64.self) == 0x6E6F_736A_2F6E_6F69 // "ion/json"
+        {
+            return true
+        }
         var end = bytes.count
         if let semicolon = bytes.firstIndex(of: 0x3B) { end = semicolon }
         var start = 0

@@ -70,7 +70,7 @@ public struct JSONScanner: ~Copyable {
         while p < n {
             let c = s[p]
             if c > 0x20 || (c != 0x20 && c != 0x0A && c != 0x0D && c != 0x09) { break }
-            p += 1
+            p &+= 1
         }
         return p
     }
@@ -90,13 +90,13 @@ public struct JSONScanner: ~Copyable {
                     throw Self.error(.tooDeep, p) { "nested deeper than \(maxDepth) levels" }
                 }
                 let isObject = c == 0x7B
-                let index = tape.append(JSONNode(start: UInt32(p), end: 0, next: 0, kind: isObject ? .object : .array, flags: 0))
+                let index = tape.append(JSONNode(start: UInt32(truncatingIfNeeded: p), end: 0, next: 0, kind: isObject ? .object : .array, flags: 0))
                 stack[depth] = UInt32(index)
                 depth += 1
                 p = Self.skipWhitespace(s, n, p + 1)
                 if p < n, s[p] == (isObject ? 0x7D : 0x5D) {
-                    tape.nodes[index].end = UInt32(p + 1)
-                    tape.nodes[index].next = UInt32(tape.count)
+                    tape.nodes[index].end = UInt32(truncatingIfNeeded: p &+ 1)
+                    tape.nodes[index].next = UInt32(truncatingIfNeeded: tape.count)
                     depth -= 1
                     p += 1
                 } else {
@@ -140,8 +140,8 @@ public struct JSONScanner: ~Copyable {
                     continue valueLoop
                 }
                 if c == (isObject ? 0x7D : 0x5D) {
-                    tape.nodes[top].end = UInt32(p + 1)
-                    tape.nodes[top].next = UInt32(tape.count)
+                    tape.nodes[top].end = UInt32(truncatingIfNeeded: p &+ 1)
+                    tape.nodes[top].next = UInt32(truncatingIfNeeded: tape.count)
                     depth -= 1
                     p += 1
                     continue
@@ -173,7 +173,7 @@ public struct JSONScanner: ~Copyable {
             throw badLiteral(s, n, p, kind == .true ? "true" : kind == .false ? "false" : "null")
         }
         let len = kind == .false ? 5 : 4
-        _ = tape.append(JSONNode(start: UInt32(p), end: UInt32(p + len), next: UInt32(tape.count + 1), kind: kind, flags: 0))
+        _ = tape.append(JSONNode(start: UInt32(truncatingIfNeeded: p), end: UInt32(truncatingIfNeeded: p &+ len), next: UInt32(truncatingIfNeeded: tape.count &+ 1), kind: kind, flags: 0))
         return p + 4
     }
 
@@ -182,13 +182,13 @@ public struct JSONScanner: ~Copyable {
     @inline(__always)
     private mutating func scanStringValue(_ s: UnsafePointer<UInt8>, _ n: Int, _ p: Int) throws(JSONError) -> Int {
         let (end, escapes) = try Self.scanString(s, n, p + 1)
-        guard end - p - 1 <= maxStringBytes else {
+        guard end &- p &- 1 <= maxStringBytes else {
             throw Self.error(.stringTooLong, p) { "string of \(end - p - 1) bytes is longer than the limit of \(maxStringBytes)" }
         }
         _ = tape.append(JSONNode(
-            start: UInt32(p + 1), end: UInt32(end), next: UInt32(tape.count + 1), kind: .string,
+            start: UInt32(truncatingIfNeeded: p &+ 1), end: UInt32(truncatingIfNeeded: end), next: UInt32(truncatingIfNeeded: tape.count &+ 1), kind: .string,
             flags: escapes ? JSONNode.hasEscapes : 0))
-        return end + 1
+        return end &+ 1
     }
 
     /// Finds the closing quote of a string whose content starts at `start`, validating
@@ -202,7 +202,7 @@ public struct JSONScanner: ~Copyable {
         while true {
             // Eight ASCII bytes at a time: stop at a quote, a backslash, a control
             // character or a non-ASCII byte, which the byte loop below handles.
-            while p + 8 <= n {
+            while p &+ 8 <= n {
                 let w = UnsafeRawPointer(s + p).loadUnaligned(as: UInt64.self)
                 let q = w ^ (ones &* 0x22)
                 let b = w ^ (ones &* 0x5C)
@@ -210,10 +210,10 @@ public struct JSONScanner: ~Copyable {
                 // first special byte is found without re-testing the bytes before it.
                 let special = (((q &- ones) & ~q) | ((b &- ones) & ~b) | ((w &- ones &* 0x20) & ~w) | w) & highs
                 if special != 0 {
-                    p += special.trailingZeroBitCount >> 3
+                    p &+= special.trailingZeroBitCount &>> 3
                     break
                 }
-                p += 8
+                p &+= 8
             }
             guard p < n else { throw JSONError(.unexpectedEnd, at: start - 1, "unterminated string") }
             let c = s[p]
@@ -224,7 +224,7 @@ public struct JSONScanner: ~Copyable {
             } else if c < 0x20 {
                 throw Self.error(.controlCharacter, p) { "unescaped control character 0x\(hex2(c)) in a string" }
             } else if c < 0x80 {
-                p += 1
+                p &+= 1
             } else {
                 p = try validateUTF8Sequence(s, n, p)
             }
@@ -327,14 +327,14 @@ public struct JSONScanner: ~Copyable {
                 throw Self.error(.leadingZero, start) { "invalid number: leading zeros are not allowed" }
             }
         } else {
-            while p < n, s[p] &- 0x30 < 10 { p += 1 }
+            while p < n, s[p] &- 0x30 < 10 { p &+= 1 }
         }
         if p < n, s[p] == 0x2E {
             p += 1
             guard p < n, s[p] &- 0x30 < 10 else {
                 throw Self.error(.invalidNumber, p) { "invalid number: expected a digit after '.'" }
             }
-            while p < n, s[p] &- 0x30 < 10 { p += 1 }
+            while p < n, s[p] &- 0x30 < 10 { p &+= 1 }
             flags &= ~JSONNode.isInteger
         }
         if p < n, s[p] | 0x20 == 0x65 {
@@ -343,10 +343,10 @@ public struct JSONScanner: ~Copyable {
             guard p < n, s[p] &- 0x30 < 10 else {
                 throw Self.error(.invalidNumber, p) { "invalid number: expected a digit in the exponent" }
             }
-            while p < n, s[p] &- 0x30 < 10 { p += 1 }
+            while p < n, s[p] &- 0x30 < 10 { p &+= 1 }
             flags &= ~JSONNode.isInteger
         }
-        _ = tape.append(JSONNode(start: UInt32(start), end: UInt32(p), next: UInt32(tape.count + 1), kind: .number, flags: flags))
+        _ = tape.append(JSONNode(start: UInt32(truncatingIfNeeded: start), end: UInt32(truncatingIfNeeded: p), next: UInt32(truncatingIfNeeded: tape.count &+ 1), kind: .number, flags: flags))
         return p
     }
 

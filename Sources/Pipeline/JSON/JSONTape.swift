@@ -28,8 +28,8 @@ public struct JSONTape: ~Copyable {
     mutating func append(_ node: JSONNode) -> Int {
         if count == capacity { grow() }
         nodes[count] = node
-        count += 1
-        return count - 1
+        count &+= 1
+        return count &- 1
     }
 
     @usableFromInline
