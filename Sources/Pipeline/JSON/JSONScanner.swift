@@ -100,11 +100,11 @@ public struct JSONScanner: ~Copyable {
                     depth -= 1
                     p += 1
                 } else {
-                    if isObject { p = try scanKey(s, n, p) }
+                    if isObject { p = try Self.scanKey(s, n, p, &tape, maxStringBytes) }
                     continue valueLoop
                 }
             case Self.quote:
-                p = try scanStringValue(s, n, p)
+                p = try Self.scanStringValue(s, n, p, &tape, maxStringBytes)
             case 0x2D, 0x30...0x39:
                 p = try scanNumber(s, n, p)
             case 0x74: // t
@@ -115,7 +115,7 @@ public struct JSONScanner: ~Copyable {
             case 0x6E: // n
                 p = try literal(s, n, p, 0x6E_75_6C_6C, .null)
             default:
-                throw unexpected(s, n, p, expecting: "a value")
+                throw Self.unexpected(s, n, p, expecting: "a value")
             }
 
             // A value just ended: close containers or move to the next member/element.
@@ -136,7 +136,7 @@ public struct JSONScanner: ~Copyable {
                 let c = s[p]
                 if c == 0x2C { // ,
                     p = Self.skipWhitespace(s, n, p + 1)
-                    if isObject { p = try scanKey(s, n, p) }
+                    if isObject { p = try Self.scanKey(s, n, p, &tape, maxStringBytes) }
                     continue valueLoop
                 }
                 if c == (isObject ? 0x7D : 0x5D) {
@@ -146,19 +146,19 @@ public struct JSONScanner: ~Copyable {
                     p += 1
                     continue
                 }
-                throw unexpected(s, n, p, expecting: isObject ? "',' or '}'" : "',' or ']'")
+                throw Self.unexpected(s, n, p, expecting: isObject ? "',' or '}'" : "',' or ']'")
             }
         }
     }
 
     /// Scans `"key" :` and returns the offset of the member's value.
     @inline(__always)
-    private mutating func scanKey(_ s: UnsafePointer<UInt8>, _ n: Int, _ p: Int) throws(JSONError) -> Int {
-        guard p < n, s[p] == Self.quote else { throw unexpected(s, n, p, expecting: "a string key") }
-        var q = try scanStringValue(s, n, p)
+    private static func scanKey(_ s: UnsafePointer<UInt8>, _ n: Int, _ p: Int, _ tape: inout JSONTape, _ maxStringBytes: Int) throws(JSONError) -> Int {
+        guard p < n, s[p] == Self.quote else { throw Self.unexpected(s, n, p, expecting: "a string key") }
+        var q = try Self.scanStringValue(s, n, p, &tape, maxStringBytes)
         q = Self.skipWhitespace(s, n, q)
-        guard q < n, s[q] == 0x3A else { throw unexpected(s, n, q, expecting: "':'") }
-        return Self.skipWhitespace(s, n, q + 1)
+        guard q < n, s[q] == 0x3A else { throw Self.unexpected(s, n, q, expecting: "':'") }
+        return Self.skipWhitespace(s, n, q &+ 1)
     }
 
     private func badLiteral(_ s: UnsafePointer<UInt8>, _ n: Int, _ p: Int, _ word: String) -> JSONError {
@@ -180,8 +180,8 @@ public struct JSONScanner: ~Copyable {
     /// Scans a string starting at its opening quote, appends its node, and returns the
     /// offset after the closing quote.
     @inline(__always)
-    private mutating func scanStringValue(_ s: UnsafePointer<UInt8>, _ n: Int, _ p: Int) throws(JSONError) -> Int {
-        let (end, escapes) = try Self.scanString(s, n, p + 1)
+    private static func scanStringValue(_ s: UnsafePointer<UInt8>, _ n: Int, _ p: Int, _ tape: inout JSONTape, _ maxStringBytes: Int) throws(JSONError) -> Int {
+        let (end, escapes) = try scanString(s, n, p &+ 1)
         guard end &- p &- 1 <= maxStringBytes else {
             throw Self.error(.stringTooLong, p) { "string of \(end - p - 1) bytes is longer than the limit of \(maxStringBytes)" }
         }
@@ -359,7 +359,7 @@ public struct JSONScanner: ~Copyable {
         JSONError(code, at: offset, message())
     }
 
-    private func unexpected(_ s: UnsafePointer<UInt8>, _ n: Int, _ p: Int, expecting: String) -> JSONError {
+    private static func unexpected(_ s: UnsafePointer<UInt8>, _ n: Int, _ p: Int, expecting: String) -> JSONError {
         if p >= n { return JSONError(.unexpectedEnd, at: p, "unexpected end of input, expected \(expecting)") }
         if s[p] >= 0x80 {
             // Report broken UTF-8 as such, even outside strings.

@@ -37,7 +37,7 @@ public struct GrowableBuffer: ~Copyable {
     }
 
     /// Appends a value's little-endian bytes.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func append<T: FixedWidthInteger>(_ value: T) {
         let size = MemoryLayout<T>.size
         if count + size > capacity { grow(to: count + size) }
@@ -51,7 +51,7 @@ public struct GrowableBuffer: ~Copyable {
     @inlinable
     public mutating func append(_ value: Float32) { append(value.bitPattern) }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func append(bytes: UnsafeRawBufferPointer) {
         let n = bytes.count
         guard n > 0 else { return }
