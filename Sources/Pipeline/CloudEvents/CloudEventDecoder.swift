@@ -485,23 +485,9 @@ struct CloudEventDecoder: ~Copyable {
             appendDecimal(position)
             return
         }
-        let low = EventKeyHasher.wyhash(item, seed: 0x6A09_E667_F3BC_C908 ^ UInt64(position))
-        let high = EventKeyHasher.wyhash(item, seed: 0xBB67_AE85_84CA_A73B &+ UInt64(position))
+        let (high, low) = ContentDerivedID.halves(item, position: position)
         appendHex(high)
         appendHex(low)
-    }
-
-    /// The id ``decodeItems`` derives for an item without an `id` attribute; exposed so
-    /// that an HTTP route with a single, id-less event (seed 004's `/ingest`) can derive
-    /// the same kind of id for its `.binary` message.
-    static func contentDerivedID(_ item: UnsafeRawBufferPointer, position: Int = 0) -> String {
-        let low = EventKeyHasher.wyhash(item, seed: 0x6A09_E667_F3BC_C908 ^ UInt64(position))
-        let high = EventKeyHasher.wyhash(item, seed: 0xBB67_AE85_84CA_A73B &+ UInt64(position))
-        func hex(_ v: UInt64) -> String {
-            let s = String(v, radix: 16)
-            return String(repeating: "0", count: 16 - s.count) + s
-        }
-        return hex(high) + hex(low)
     }
 
     private mutating func appendHex(_ v: UInt64) {
