@@ -56,13 +56,6 @@ public struct JSONTape: ~Copyable {
         append(JSONNode(start: UInt32(start), end: UInt32(end), next: UInt32(count + 1), kind: .string, flags: JSONNode.external))
     }
 
-    /// Appends a number node over bytes of the caller's store (a synthesized value).
-    mutating func appendExternalNumber(start: Int, end: Int, integer: Bool, negative: Bool) -> Int {
-        var flags: UInt8 = integer ? JSONNode.isInteger : 0
-        if negative { flags |= JSONNode.isNegative }
-        return append(JSONNode(start: UInt32(start), end: UInt32(end), next: UInt32(count + 1), kind: .number, flags: flags))
-    }
-
     /// Memory held, for budgets.
     public var allocatedBytes: Int { capacity * MemoryLayout<JSONNode>.stride }
 }

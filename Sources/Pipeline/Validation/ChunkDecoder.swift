@@ -73,3 +73,8 @@ public struct ChunkDecoder: ~Copyable {
         return out
     }
 }
+
+/// A decoder has exactly one owner (it is `~Copyable`), and moving it to another task
+/// moves all of its memory with it; nothing in it is shared with another decoder except
+/// immutable compiled plans.
+extension ChunkDecoder: @unchecked Sendable {}

@@ -135,8 +135,6 @@ final class CoercionProgram: @unchecked Sendable {
 
     deinit { stepPointer.deallocate() }
 
-    func isNullable(_ step: Int) -> Bool { stepPointer[step].kind == .nullable }
-
     /// Whether a `received_at` source can feed this step's type.
     func acceptsReceivedAt(_ step: Int) -> Bool {
         switch stepPointer[step].kind {
