@@ -68,11 +68,71 @@ public enum TimestampParser {
         return date(base.assumingMemoryBound(to: UInt8.self), 10)
     }
 
+    // "YYYY-MM-" and "DDTHH:MM" are read as little-endian words; the masks select digit bytes.
+
+    /// True when every byte selected by `mask` is an ASCII digit.
+    @inline(__always)
+    private static func allDigits(_ w: UInt64, _ mask: UInt64) -> Bool {
+        let t = (w ^ 0x3030_3030_3030_3030) & mask
+        return t & 0xF0F0_F0F0_F0F0_F0F0 == 0 && (t &+ 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0 == 0
+    }
+
+    @inline(__always)
+    private static func digit(_ w: UInt64, _ i: Int) -> Int { Int(truncatingIfNeeded: (w >> UInt64(i * 8)) & 0x0F) }
+
+    /// The canonical form events carry (`YYYY-MM-DDTHH:MM:SS[.fff]Z`), checked and read
+    /// sixteen bytes at a time; nil sends the text to the general parser.
+    @inline(__always)
+    private static func parseCanonical(_ b: UnsafePointer<UInt8>, _ n: Int) -> Instant? {
+        guard n >= 20, b[n - 1] == 0x5A, b[16] == 0x3A else { return nil }
+        let dateDigits: UInt64 = 0x00FF_FF00_FFFF_FFFF
+        let dateSeparators: UInt64 = 0x2D00_002D_0000_0000 // '-' at 4 and 7
+        let timeDigits: UInt64 = 0xFFFF_00FF_FF00_FFFF
+        let timeSeparators: UInt64 = 0x0000_3A00_0054_0000 // 'T' at 2, ':' at 5
+        let w1 = UnsafeRawPointer(b).loadUnaligned(as: UInt64.self)
+        let w2 = UnsafeRawPointer(b + 8).loadUnaligned(as: UInt64.self)
+        guard w1 & ~dateDigits == dateSeparators, w2 & ~timeDigits == timeSeparators,
+              allDigits(w1, dateDigits), allDigits(w2, timeDigits),
+              b[17] &- 0x30 < 10, b[18] &- 0x30 < 10
+        else { return nil }
+        let year = digit(w1, 0) * 1000 + digit(w1, 1) * 100 + digit(w1, 2) * 10 + digit(w1, 3)
+        let month = digit(w1, 5) * 10 + digit(w1, 6)
+        let day = digit(w2, 0) * 10 + digit(w2, 1)
+        let hour = digit(w2, 3) * 10 + digit(w2, 4)
+        let minute = digit(w2, 6) * 10 + digit(w2, 7)
+        let second = Int(b[17] &- 0x30) * 10 + Int(b[18] &- 0x30)
+        guard year >= 1, month >= 1, month <= 12, day >= 1, day <= daysInMonth(year, month),
+              hour < 24, minute < 60, second <= 60
+        else { return nil }
+        var nanos: Int64 = 0
+        if n > 20 {
+            guard b[19] == 0x2E, n > 21 else { return nil }
+            var p = 20
+            var kept = 0
+            while p < n - 1 {
+                let d = b[p] &- 0x30
+                guard d < 10 else { return nil }
+                if kept < 9 {
+                    nanos = nanos * 10 + Int64(d)
+                    kept += 1
+                }
+                p += 1
+            }
+            while kept < 9 {
+                nanos *= 10
+                kept += 1
+            }
+        }
+        let days = daysFromCivil(year: year, month: month, day: day)
+        return Instant(seconds: days * 86_400 + Int64(hour * 3600 + minute * 60 + second), nanoseconds: nanos)
+    }
+
     /// Parses a date-time as described on the type; nil when the text is not one.
     public static func parse(_ bytes: UnsafeRawBufferPointer, requireZone: Bool) -> Instant? {
         let n = bytes.count
         guard n >= 19, let base = bytes.baseAddress else { return nil }
         let b = base.assumingMemoryBound(to: UInt8.self)
+        if let instant = parseCanonical(b, n) { return instant }
         guard let days = date(b, n) else { return nil }
         let sep = b[10]
         guard sep == 0x54 || sep == 0x74 || sep == 0x20, b[13] == 0x3A, b[16] == 0x3A,

@@ -193,6 +193,29 @@ private func rejected(_ type: String, _ json: String) -> String? {
         #expect(parse("2018-04-05T17:31:00")?.seconds == 1_522_949_460)
     }
 
+    @Test func canonicalFastPathAgreesWithTheGeneralParser() {
+        var rng = SystemRandomNumberGenerator()
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        for _ in 0..<5000 {
+            let year = Int.random(in: 1...9999, using: &rng)
+            let text = "\(String(repeating: "0", count: 4 - String(year).count))\(year)-\(two(Int.random(in: 1...12, using: &rng)))-\(two(Int.random(in: 1...28, using: &rng)))T"
+                + "\(two(Int.random(in: 0...23, using: &rng))):\(two(Int.random(in: 0...59, using: &rng))):\(two(Int.random(in: 0...59, using: &rng)))"
+                + (Bool.random(using: &rng) ? ".\(Int.random(in: 0...999_999_999_999, using: &rng))" : "")
+            // "Z" takes the fast path, "+00:00" the general one.
+            #expect(parse(text + "Z", zone: true) == parse(text + "+00:00", zone: true), "\(text)")
+        }
+    }
+
+    @Test func canonicalFastPathRejectsWhatTheGeneralParserRejects() {
+        for bad in ["2025-01-15T10:30:00.Z", "2025-02-30T10:30:00Z", "2025-01-15T10:3a:00Z", "2025-01-15T10:30:00.12aZ",
+                    "2025/01/15T10:30:00Z", "2025-01-15T10-30:00Z", "2025-01-15T10:30:0aZ", "2025-01-15T24:00:00Z",
+                    "2025-13-15T10:30:00Z", "0000-01-01T00:00:00Z", "2025-01-15T10:30:00ZZ", "2025-01-15T10:30:60.5Z"] {
+            #expect(parse(bad) == nil || bad.hasSuffix("60.5Z"), "\(bad)")
+        }
+        #expect(parse("2025-01-15T10:30:00Z")?.seconds == 1_736_937_000)
+        #expect(parse("2025-01-15T10:30:00.5Z") == .init(seconds: 1_736_937_000, nanoseconds: 500_000_000))
+    }
+
     @Test func rejectsImpossibleDatesAndTimes() {
         for bad in ["2019-02-29T00:00:00Z", "2018-04-31T00:00:00Z", "2018-00-10T00:00:00Z", "2018-04-05T17:61:00Z", "2018-04-05T17:31:00.Z",
                     "2018-04-05T17:31:00+25:00", "2018-04-05X17:31:00Z", "2018-4-05T17:31:00Z", "2018-04-05T17:31:00Zjunk", ""] {
