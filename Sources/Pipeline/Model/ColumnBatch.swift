@@ -42,8 +42,12 @@ public final class ColumnBatch: @unchecked Sendable {
     public var allocatedBytes: Int { columns.reduce(0) { $0 + $1.buffer.allocatedBytes } }
 
     /// Drops rows from `rows` on, in every column.
+    ///
+    /// Columns that already have exactly `rows` rows are truncated too: an Array, Map or
+    /// String column whose current row failed half-way holds element or byte data past
+    /// its last finished row, and this drops it.
     public func truncate(toRows rows: Int) {
-        for c in columns where c.buffer.rowCount > rows { c.buffer.truncate(toRows: rows) }
+        for c in columns where c.buffer.rowCount >= rows { c.buffer.truncate(toRows: rows) }
     }
 
     public func removeAll() { truncate(toRows: 0) }

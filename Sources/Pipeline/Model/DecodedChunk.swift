@@ -56,13 +56,16 @@ public struct Rejection: Sendable {
 public final class TableRows: @unchecked Sendable {
     /// Index of the dataset in the catalog.
     public let datasetIndex: Int
-    /// Rows in the dataset's logical schema (``DatasetDefinition/tableSchema``); the
-    /// `_event_key` column is filled, `_ingested_at` is left to the table writer.
+    /// Rows in the dataset's logical schema (``DatasetDefinition/tableSchema``). Every
+    /// column is filled, so the batch is always consistent: `_event_key` holds the dedup
+    /// key, and `_ingested_at` the second the source received the message
+    /// (``InboundMessage/receivedAtNanos``). A table writer that wants the flush time
+    /// instead overwrites `_ingested_at` in place (`values.store(_:at:)`, 4 bytes per row).
     public let batch: ColumnBatch
     /// The dedup key of each row.
-    public var keys: [EventKey]
+    @exclusivity(unchecked) public var keys: [EventKey]
     /// The message (index into the chunk) each row came from.
-    public var messageIndex: [Int32]
+    @exclusivity(unchecked) public var messageIndex: [Int32]
 
     public init(datasetIndex: Int, batch: ColumnBatch) {
         self.datasetIndex = datasetIndex

@@ -37,7 +37,7 @@ public struct GrowableBuffer: ~Copyable {
     }
 
     /// Appends a value's little-endian bytes.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func append<T: FixedWidthInteger>(_ value: T) {
         let size = MemoryLayout<T>.size
         if count + size > capacity { grow(to: count + size) }
@@ -51,12 +51,28 @@ public struct GrowableBuffer: ~Copyable {
     @inlinable
     public mutating func append(_ value: Float32) { append(value.bitPattern) }
 
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func append(bytes: UnsafeRawBufferPointer) {
         let n = bytes.count
         guard n > 0 else { return }
         if count + n > capacity { grow(to: count + n) }
-        (base + count).copyMemory(from: bytes.baseAddress!, byteCount: n)
+        let src = bytes.baseAddress!
+        let dst = base + count
+        // Column values are mostly short strings; two overlapping word moves beat a call
+        // to memmove for them.
+        if n <= 16 {
+            if n >= 8 {
+                dst.storeBytes(of: src.loadUnaligned(as: UInt64.self), as: UInt64.self)
+                (dst + n - 8).storeBytes(of: (src + n - 8).loadUnaligned(as: UInt64.self), as: UInt64.self)
+            } else if n >= 4 {
+                dst.storeBytes(of: src.loadUnaligned(as: UInt32.self), as: UInt32.self)
+                (dst + n - 4).storeBytes(of: (src + n - 4).loadUnaligned(as: UInt32.self), as: UInt32.self)
+            } else {
+                for i in 0..<n { dst.storeBytes(of: src.load(fromByteOffset: i, as: UInt8.self), toByteOffset: i, as: UInt8.self) }
+            }
+        } else {
+            dst.copyMemory(from: src, byteCount: n)
+        }
         _count += n
     }
 

@@ -1,0 +1,122 @@
+/// Maps byte keys (attribute names, first-level `data` member names, routed CloudEvent
+/// types) to small slot numbers, compiled once.
+///
+/// Keys are bucketed by length and compared eight bytes at a time, so a lookup is a
+/// length check plus one or two word compares for the short keys events carry. A key
+/// with JSON escapes is decoded into scratch memory first (rare: no producer escapes
+/// plain ASCII names).
+final class KeyTable: @unchecked Sendable {
+    let names: [[UInt8]]
+    private let storage: UnsafeMutablePointer<UInt8>
+    /// Per entry, in length order: offset into storage and slot number.
+    private let offsets: UnsafeMutablePointer<Int>
+    private let slots: UnsafeMutablePointer<Int>
+    /// First entry index per length, for lengths 0...maxLength+1.
+    private let lengthStart: UnsafeMutablePointer<Int>
+    let maxLength: Int
+
+    /// Slot `i` is `names[i]`; duplicate names keep their first slot.
+    init(_ names: [[UInt8]]) {
+        self.names = names
+        let order = names.indices.sorted { (names[$0].count, $0) < (names[$1].count, $1) }
+        maxLength = names.map(\.count).max() ?? 0
+        storage = .allocate(capacity: Swift.max(1, names.reduce(0) { $0 + $1.count }))
+        offsets = .allocate(capacity: Swift.max(1, names.count))
+        slots = .allocate(capacity: Swift.max(1, names.count))
+        lengthStart = .allocate(capacity: maxLength + 2)
+        var offset = 0
+        var entry = 0
+        var length = 0
+        lengthStart[0] = 0
+        for i in order {
+            let name = names[i]
+            while length < name.count {
+                length += 1
+                lengthStart[length] = entry
+            }
+            if (0..<entry).contains(where: { e in names[slots[e]] == name }) { continue }
+            offsets[entry] = offset
+            slots[entry] = i
+            for b in name {
+                storage[offset] = b
+                offset += 1
+            }
+            entry += 1
+        }
+        while length <= maxLength {
+            length += 1
+            lengthStart[length] = entry
+        }
+    }
+
+    convenience init(_ names: [String]) {
+        self.init(names.map { Array($0.utf8) })
+    }
+
+    deinit {
+        storage.deallocate()
+        offsets.deallocate()
+        slots.deallocate()
+        lengthStart.deallocate()
+    }
+
+    /// The table as a reference-free value for hot loops: looking a key up through it
+    /// costs no reference counting. Valid while the table is alive.
+    var view: View {
+        View(storage: storage, offsets: offsets, slots: slots, lengthStart: lengthStart, maxLength: maxLength)
+    }
+
+    struct View {
+        let storage: UnsafeMutablePointer<UInt8>
+        let offsets: UnsafeMutablePointer<Int>
+        let slots: UnsafeMutablePointer<Int>
+        let lengthStart: UnsafeMutablePointer<Int>
+        let maxLength: Int
+
+        /// The slot of `key`, or -1.
+        @inline(__always)
+        func slot(_ key: UnsafeRawBufferPointer) -> Int {
+            let n = key.count
+            guard n > 0, n <= maxLength, let kp = key.baseAddress else { return -1 }
+            var e = lengthStart[n]
+            let end = lengthStart[n + 1]
+            while e < end {
+                if JSONBytes.equal(storage + offsets[e], UnsafeRawBufferPointer(start: kp, count: n), count: n) { return slots[e] }
+                e += 1
+            }
+            return -1
+        }
+
+        /// The slot of a JSON string value's decoded content, or -1.
+        @inline(__always)
+        func slot(of value: JSONValue, scratch: inout GrowableBuffer) -> Int {
+            if !value.hasEscapes { return slot(value.bytes) }
+            scratch.truncate(to: 0)
+            value.appendDecoded(to: &scratch)
+            return scratch.withUnsafeBytes { slot($0) }
+        }
+    }
+
+    /// The slot of `key`, or -1.
+    @inline(__always)
+    func slot(_ key: UnsafeRawBufferPointer) -> Int {
+        let n = key.count
+        guard n > 0, n <= maxLength, let kp = key.baseAddress else { return -1 }
+        var e = lengthStart[n]
+        let end = lengthStart[n + 1]
+        while e < end {
+            if JSONBytes.equal(storage + offsets[e], UnsafeRawBufferPointer(start: kp, count: n), count: n) { return slots[e] }
+            e += 1
+        }
+        return -1
+    }
+
+    /// The slot of a JSON string value's decoded content, or -1.
+    @inline(__always)
+    func slot(of value: JSONValue, scratch: inout GrowableBuffer) -> Int {
+        if !value.hasEscapes { return slot(value.bytes) }
+        scratch.truncate(to: 0)
+        value.appendDecoded(to: &scratch)
+        return scratch.withUnsafeBytes { slot($0) }
+    }
+}

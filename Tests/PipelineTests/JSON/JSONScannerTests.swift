@@ -1,0 +1,199 @@
+@testable import Pipeline
+import Testing
+
+/// Scans `text` and returns the root's description or the error code.
+private func scan(_ bytes: [UInt8], maxDepth: Int = 64) -> Result<String, JSONError> {
+    var scanner = JSONScanner(maxDepth: maxDepth)
+    return bytes.withUnsafeBytes { buffer in
+        do throws(JSONError) {
+            let root = try scanner.parse(buffer)
+            return .success(root.kind.name)
+        } catch {
+            return .failure(error)
+        }
+    }
+}
+
+private func scan(_ text: String, maxDepth: Int = 64) -> Result<String, JSONError> { scan(Array(text.utf8), maxDepth: maxDepth) }
+
+private func errorCode(_ r: Result<String, JSONError>) -> JSONError.Code? {
+    if case .failure(let e) = r { return e.code }
+    return nil
+}
+
+@Suite struct JSONScannerTests {
+    @Test(arguments: [
+        "{}", "[]", "0", "-0", "1.5e10", "-1E-5", "\"\"", "true", "false", "null", " \t\r\n{ \"a\" : [ 1 , 2 ] } \n",
+        #"{"a":{"b":{"c":[true,false,null,"x\"y\\z\/\b\f\n\r\t\u00e9\ud83d\ude00"]}}}"#,
+        "\"héllo wörld €𝄞\"", "[[[[[]]]]]", #"{"a":1,"a":2}"#, "123456789012345678901234567890",
+    ])
+    func acceptsValidDocuments(_ text: String) {
+        #expect(throws: Never.self) { try scan(text).get() }
+    }
+
+    @Test(arguments: [
+        ("", JSONError.Code.emptyDocument), ("   ", .emptyDocument), ("{", .unexpectedEnd), ("[1,", .unexpectedEnd),
+        ("[1,]", .unexpectedCharacter), ("{\"a\":1,}", .unexpectedCharacter), ("{\"a\" 1}", .unexpectedCharacter),
+        ("{a:1}", .unexpectedCharacter), ("[1 2]", .unexpectedCharacter), ("01", .leadingZero), ("-01", .leadingZero),
+        ("1.", .invalidNumber), (".5", .unexpectedCharacter), ("1e", .invalidNumber), ("-", .invalidNumber), ("+1", .unexpectedCharacter),
+        ("1e+", .invalidNumber), ("NaN", .unexpectedCharacter), ("Infinity", .unexpectedCharacter), ("tru", .unexpectedCharacter),
+        ("nul", .unexpectedCharacter), ("falsy", .unexpectedCharacter), ("{} {}", .trailingCharacters), ("1 2", .trailingCharacters),
+        ("\"abc", .unexpectedEnd), ("\"a\\x\"", .invalidEscape), ("\"\\u12G4\"", .invalidEscape), ("\"\\ud800\"", .unpairedSurrogate),
+        ("\"\\udc00\"", .unpairedSurrogate), ("\"\\ud800\\u0041\"", .unpairedSurrogate), ("\"a\tb\"", .controlCharacter),
+        ("\"a\nb\"", .controlCharacter), ("[\"\u{1}\"]", .controlCharacter), ("'a'", .unexpectedCharacter),
+    ])
+    func rejectsInvalidDocuments(_ text: String, _ code: JSONError.Code) {
+        #expect(errorCode(scan(text)) == code, "\(text)")
+    }
+
+    @Test(arguments: [
+        [0x22, 0xC3, 0x28, 0x22], // bad continuation
+        [0x22, 0xC0, 0xAF, 0x22], // overlong '/'
+        [0x22, 0xE0, 0x80, 0xAF, 0x22], // overlong 3-byte
+        [0x22, 0xF0, 0x80, 0x80, 0xAF, 0x22], // overlong 4-byte
+        [0x22, 0xED, 0xA0, 0x80, 0x22], // encoded surrogate U+D800
+        [0x22, 0xF4, 0x90, 0x80, 0x80, 0x22], // above U+10FFFF
+        [0x22, 0xF8, 0x88, 0x80, 0x80, 0x80, 0x22], // 5-byte form
+        [0x22, 0xFF, 0x22], [0x22, 0x80, 0x22], // never-valid byte, stray continuation
+        [0x22, 0xE2, 0x82, 0x22], // truncated
+        [0x5B, 0xC3, 0xA9, 0x5D], // valid UTF-8 but outside a string
+    ] as [[UInt8]])
+    func rejectsInvalidUTF8(_ bytes: [UInt8]) {
+        let code = errorCode(scan(bytes))
+        #expect(code == .invalidUTF8 || (bytes[0] == 0x5B && code != nil))
+    }
+
+    @Test func invalidUTF8ErrorCarriesOffsetAndMessage() throws {
+        guard case .failure(let e) = scan([0x7B, 0x22, 0x61, 0x22, 0x3A, 0x22, 0xED, 0xA0, 0x80, 0x22, 0x7D]) else {
+            Issue.record("expected an error")
+            return
+        }
+        #expect(e.offset == 6)
+        #expect(e.description.contains("surrogate"))
+        #expect(e.description.contains("at byte 6"))
+    }
+
+    @Test func longASCIIAndMultibyteStringsStraddlingWordBoundariesAreValidated() {
+        for prefix in 0..<17 {
+            let good = "\"" + String(repeating: "a", count: prefix) + "é€😀" + String(repeating: "b", count: 20) + "\""
+            #expect(throws: Never.self) { try scan(good).get() }
+            var bad = Array(good.utf8)
+            bad.insert(0xC0, at: prefix + 1)
+            #expect(errorCode(scan(bad)) == .invalidUTF8, "prefix \(prefix)")
+            var ctl = Array(good.utf8)
+            ctl.insert(0x1F, at: prefix + 1)
+            #expect(errorCode(scan(ctl)) == .controlCharacter, "prefix \(prefix)")
+        }
+    }
+
+    @Test func nesting10000LevelsDeepFailsFastWithTheLimitInTheMessage() {
+        let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)
+        let clock = ContinuousClock()
+        let start = clock.now
+        let result = scan(deep)
+        #expect(clock.now - start < .milliseconds(100))
+        guard case .failure(let e) = result else {
+            Issue.record("expected an error")
+            return
+        }
+        #expect(e.code == .tooDeep)
+        #expect(e.message == "nested deeper than 64 levels")
+        #expect(e.offset == 64)
+    }
+
+    @Test func depthLimitCountsContainersExactly() {
+        let ok = String(repeating: "[", count: 64) + String(repeating: "]", count: 64)
+        let tooDeep = "{\"a\":" + ok + "}"
+        #expect(throws: Never.self) { try scan(ok).get() }
+        #expect(errorCode(scan(tooDeep)) == .tooDeep)
+        #expect(errorCode(scan("[[[]]]", maxDepth: 2)) == .tooDeep)
+    }
+
+    @Test func stringLengthLimitIsEnforced() {
+        var scanner = JSONScanner(maxDepth: 8, maxStringBytes: 4)
+        let result: JSONError.Code? = Array("[\"abcd\",\"abcde\"]".utf8).withUnsafeBytes { b -> JSONError.Code? in
+            do throws(JSONError) {
+                try scanner.parse(b)
+                return nil
+            } catch {
+                return error.code
+            }
+        }
+        #expect(result == .stringTooLong)
+    }
+
+    @Test func tapeLinksSiblingsAndFindsMembers() throws {
+        let text = #"{"a":{"x":[1,2,{"y":null}]},"b":"v\u00e9","c":-12.5e1,"d\n":true}"#
+        var scanner = JSONScanner()
+        try Array(text.utf8).withUnsafeBytes { buffer in
+            let root = try scanner.parse(buffer)
+            #expect(root.kind == .object)
+            #expect(root.count == 4)
+            #expect(Array(root.members.map { $0.key.string }) == ["a", "b", "c", "d\n"])
+            #expect(root.member("b")?.string == "vé")
+            #expect(root.member("b")?.hasEscapes == true)
+            #expect(root.member("c")?.double == -125)
+            #expect(root.member("d\n")?.bool == true)
+            #expect(root.value(atPath: ["a", "x"])?.count == 3)
+            #expect(root.value(atPath: ["a", "x"])?.rawBytes.elementsEqual(Array(#"[1,2,{"y":null}]"#.utf8)) == true)
+            #expect(root.member("b")?.rawBytes.elementsEqual(Array(#""v\u00e9""#.utf8)) == true)
+            #expect(root.member("zz") == nil)
+            #expect(root.value(atPath: ["b", "x"]) == nil)
+        }
+    }
+
+    @Test func unescapingDecodesEveryEscapeAndSurrogatePairs() throws {
+        var scanner = JSONScanner()
+        try Array(#""\"\\\/\b\f\n\r\t\u0041\u00e9\u20ac\ud83d\ude00x""#.utf8).withUnsafeBytes { buffer in
+            let v = try scanner.parse(buffer)
+            #expect(v.string == "\"\\/\u{8}\u{c}\n\r\tAé€😀x")
+            #expect(v.equals("\"\\/\u{8}\u{c}\n\r\tAé€😀x"))
+            #expect(!v.equals("\"\\/\u{8}\u{c}\n\r\tAé€😀"))
+        }
+    }
+
+    @Test func scannerIsReusableAcrossDocumentsOfDifferentSizes() throws {
+        var scanner = JSONScanner()
+        for n in [1, 500, 3, 2000, 0] {
+            let text = "[" + (0..<n).map(String.init).joined(separator: ",") + "]"
+            try Array(text.utf8).withUnsafeBytes { buffer in
+                let root = try scanner.parse(buffer)
+                #expect(root.count == n)
+                #expect(root.elements.map { $0.int64 ?? -1 } == (0..<n).map(Int64.init))
+            }
+        }
+    }
+
+    @Test func randomBytesNeverCrashTheScanner() {
+        var rng = SystemRandomNumberGenerator()
+        var scanner = JSONScanner(maxDepth: 16)
+        let alphabet: [UInt8] = Array("{}[]\",:\\ 0123456789-+.eEtrufalsn\u{1}".utf8) + [0x80, 0xC3, 0xE2, 0xF0, 0xFF, 0xED, 0xA0]
+        for _ in 0..<20_000 {
+            let n = Int.random(in: 0..<40, using: &rng)
+            let bytes = (0..<n).map { _ in Bool.random(using: &rng) ? alphabet.randomElement(using: &rng)! : UInt8.random(in: 0...255, using: &rng) }
+            bytes.withUnsafeBytes { b in
+                if let root = try? scanner.parse(b) {
+                    // Walk whatever parsed: every value must be reachable without a crash.
+                    _ = root.rawBytes.count
+                    _ = root.count
+                    _ = root.string
+                }
+            }
+        }
+    }
+
+    @Test func mutatedValidDocumentsNeverCrashAndMostlyFail() {
+        let valid = Array(#"{"specversion":"1.0","id":"a","data":{"v":[1,2.5e3,"é\u00e9"],"n":null}}"#.utf8)
+        var scanner = JSONScanner()
+        var failures = 0
+        for i in 0..<valid.count {
+            for replacement: UInt8 in [0x00, 0x22, 0x5C, 0x7B, 0x5D, 0xC3, 0xFF, 0x31] {
+                var bytes = valid
+                bytes[i] = replacement
+                let ok = bytes.withUnsafeBytes { (try? scanner.parse($0)) != nil }
+                if !ok { failures += 1 }
+            }
+        }
+        #expect(failures > valid.count * 3)
+    }
+}
