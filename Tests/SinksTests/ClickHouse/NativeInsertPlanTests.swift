@@ -255,6 +255,23 @@ import Pipeline
         #expect(plan.insertColumnList == "(`m.key`, `m.value`, `odd\\`name`)")
     }
 
+    @Test func planNamesEachColumnsSourceAndConversion() throws {
+        let plan = try NativeInsertPlan(
+            logicalSchema: [("ts", .dateTime64(precision: 3, timezone: nil)), ("m", .map(key: .string, value: .string)),
+                            ("t", .lowCardinality(.string))],
+            table: [
+                PhysicalColumn(name: "ts", typeName: "DateTime"), PhysicalColumn(name: "ts_ms", typeName: "UInt16"),
+                PhysicalColumn(name: "m.key", typeName: "Array(String)"), PhysicalColumn(name: "m.value", typeName: "Array(String)"),
+                PhysicalColumn(name: "t", typeName: "String"),
+            ])
+        #expect(plan.columns.map(\.source) == ["ts", "ts", "m", "m", "t"])
+        #expect(plan.columns.map(\.conversionDescription) == [
+            "DateTime64(3) to whole seconds", "DateTime64(3) sub-second part in 10^-3 s",
+            "Map keys as Array(copy strings)", "Map values as Array(copy strings)", "copy strings",
+        ])
+        #expect(plan.columns.map(\.isDirectCopy) == [false, false, false, false, true])
+    }
+
     @Test func describeRowsMapDefaultKinds() {
         #expect(PhysicalColumn(describeName: "a", type: "UInt8", defaultType: "").defaultKind == .none)
         #expect(PhysicalColumn(describeName: "a", type: "UInt8", defaultType: "MATERIALIZED").defaultKind == .materialized)
