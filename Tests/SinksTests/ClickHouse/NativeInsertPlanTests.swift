@@ -1,6 +1,6 @@
 import Testing
 import Pipeline
-@testable import Sinks
+import Sinks
 
 /// Every conversion of the insert plan, checked on the bytes the encoder writes, and
 /// every way building a plan can fail.
