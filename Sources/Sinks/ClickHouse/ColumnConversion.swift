@@ -100,6 +100,25 @@ indirect enum ColumnConversion: Sendable, Hashable {
     /// Dictionary encoding of a String-like column (spec §3 LowCardinality).
     case lowCardinality(nullable: Bool)
 
+    /// A short human-readable form for logs, e.g. `Map keys as Array(copy)`.
+    var summary: String {
+        switch self {
+        case .fixed(let w): "copy \(w)-byte values"
+        case .string: "copy strings"
+        case .numeric(let f, let t): "widen \(f) to \(t)"
+        case .dateTime64Seconds(let p): "DateTime64(\(p)) to whole seconds"
+        case .dateTime64Fraction(let p, let d, _): "DateTime64(\(p)) sub-second part in 10^-\(d) s"
+        case .rescaleDateTime64(let p, let q): "rescale DateTime64(\(p)) to DateTime64(\(q))"
+        case .nullable(let c): "Nullable(\(c.summary))"
+        case .addNullMap(let c): "add null map to \(c.summary)"
+        case .array(let c): "Array(\(c.summary))"
+        case .map(let k, let v): "Map(\(k.summary), \(v.summary))"
+        case .mapKeys(let c): "Map keys as Array(\(c.summary))"
+        case .mapValues(let c): "Map values as Array(\(c.summary))"
+        case .lowCardinality(let n): n ? "LowCardinality dictionary, key 0 = NULL" : "LowCardinality dictionary"
+        }
+    }
+
     /// Whether this is a plain copy of the stored bytes (used to describe plans).
     var isIdentity: Bool {
         switch self {

@@ -41,6 +41,9 @@ public struct NativeInsertPlan: Sendable, Hashable {
 
         /// True when the stored bytes are written as they are (no conversion).
         public var isDirectCopy: Bool { conversion.isIdentity }
+
+        /// How the values are converted, for logs: e.g. `DateTime64(3) to whole seconds`.
+        public var conversionDescription: String { conversion.summary }
     }
 
     public let logicalColumns: [LogicalColumn]

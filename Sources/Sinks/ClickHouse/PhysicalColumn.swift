@@ -32,6 +32,9 @@ public struct PhysicalColumn: Sendable, Hashable {
 
     /// From the `name`, `type` and `default_type` fields of a `DESCRIBE TABLE` row. An
     /// unknown `default_type` counts as a server-side default.
+    ///
+    /// Pass the fields unescaped: `FORMAT TSV` prints `DateTime(\'UTC\')` (18.16 and
+    /// modern alike), which is not a type name; JSON formats or `TSVRaw` avoid that.
     public init(describeName name: String, type: String, defaultType: String) {
         self.init(name: name, typeName: type, defaultKind: DefaultKind(rawValue: defaultType.uppercased()) ?? .default)
     }

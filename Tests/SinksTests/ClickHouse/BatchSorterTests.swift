@@ -1,6 +1,6 @@
 import Testing
 import Pipeline
-@testable import Sinks
+import Sinks
 
 /// Pre-sorting by the table's ORDER BY: ClickHouse's order (bytewise strings, signed and
 /// unsigned numbers, NULLs last), stable, with every other column kept aligned.

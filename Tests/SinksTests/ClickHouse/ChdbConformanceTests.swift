@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import Pipeline
-@testable import Sinks
+import Sinks
 
 /// The modern engine reads what Sluice writes: Native blocks of every supported type are
 /// written to temp files and read back by chdb-core (ClickHouse 26.x, in-process, from

@@ -1,7 +1,7 @@
 import Foundation
 import Testing
 import Pipeline
-@testable import Sinks
+import Sinks
 
 /// The real target: Debian's ClickHouse 18.16.1 accepts Sluice's INSERT bodies.
 ///

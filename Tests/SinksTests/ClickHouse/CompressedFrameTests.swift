@@ -1,6 +1,6 @@
 import Testing
 import Pipeline
-@testable import Sinks
+import Sinks
 
 /// Frames against specs/clickhouse-test-vectors.md §2 (accepted by ClickHouse 18.16.1)
 /// and the ch-go golden frames of specs/clickhouse-native.md §5.

@@ -1,6 +1,6 @@
 import Testing
 import Pipeline
-@testable import Sinks
+import Sinks
 
 /// The framed request body: what it decompresses to, how it is cut, and that it is
 /// reproducible (ClickHouse deduplicates a retried insert only if the bytes are equal).

@@ -1,6 +1,6 @@
 import Testing
 import Pipeline
-@testable import Sinks
+import Sinks
 
 /// The encoder's bytes against every Native vector in specs/clickhouse-test-vectors.md
 /// §2-§4 (written or accepted by real servers) and the worked examples of

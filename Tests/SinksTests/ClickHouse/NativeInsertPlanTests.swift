@@ -1,6 +1,6 @@
 import Testing
 import Pipeline
-@testable import Sinks
+import Sinks
 
 /// Every conversion of the insert plan, checked on the bytes the encoder writes, and
 /// every way building a plan can fail.
@@ -253,6 +253,23 @@ import Pipeline
                 PhysicalColumn(name: "odd`name", typeName: "UInt8"),
             ])
         #expect(plan.insertColumnList == "(`m.key`, `m.value`, `odd\\`name`)")
+    }
+
+    @Test func planNamesEachColumnsSourceAndConversion() throws {
+        let plan = try NativeInsertPlan(
+            logicalSchema: [("ts", .dateTime64(precision: 3, timezone: nil)), ("m", .map(key: .string, value: .string)),
+                            ("t", .lowCardinality(.string))],
+            table: [
+                PhysicalColumn(name: "ts", typeName: "DateTime"), PhysicalColumn(name: "ts_ms", typeName: "UInt16"),
+                PhysicalColumn(name: "m.key", typeName: "Array(String)"), PhysicalColumn(name: "m.value", typeName: "Array(String)"),
+                PhysicalColumn(name: "t", typeName: "String"),
+            ])
+        #expect(plan.columns.map(\.source) == ["ts", "ts", "m", "m", "t"])
+        #expect(plan.columns.map(\.conversionDescription) == [
+            "DateTime64(3) to whole seconds", "DateTime64(3) sub-second part in 10^-3 s",
+            "Map keys as Array(copy strings)", "Map values as Array(copy strings)", "copy strings",
+        ])
+        #expect(plan.columns.map(\.isDirectCopy) == [false, false, false, false, true])
     }
 
     @Test func describeRowsMapDefaultKinds() {

@@ -1,5 +1,5 @@
 import Pipeline
-@testable import Sinks
+import Sinks
 
 /// Hex and batch-building helpers for the ClickHouse encoder tests.
 enum Hex {
