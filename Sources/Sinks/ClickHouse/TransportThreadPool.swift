@@ -228,11 +228,14 @@ final class TransportThreadPool: Sendable {
     // MARK: Shutdown
 
     func beginShutdown() {
-        let (drained, wakeThreads) = state.withLock { s -> ([Job], Bool) in
-            guard s.accepting else { return ([], false) }
+        let (drained, wakeThreads) = state.withLock { s -> (Deque<Job>, Bool) in
+            guard s.accepting else { return (Deque(), false) }
             s.accepting = false
-            let jobs = Array(s.queue)
-            s.queue.removeAll()
+            // Swapped out rather than copied with Array(_:): copying an empty Deque
+            // writes into Swift's shared empty-array storage, which ThreadSanitizer
+            // reports as a (benign) race between two transports shutting down.
+            var jobs = Deque<Job>()
+            swap(&jobs, &s.queue)
             s.statistics.queued = 0
             return (jobs, s.threadsStarted)
         }
