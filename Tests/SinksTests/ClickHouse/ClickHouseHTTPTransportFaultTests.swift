@@ -1,6 +1,5 @@
 import Foundation
 import Pipeline
-import Synchronization
 import Testing
 import TestSupport
 
@@ -124,7 +123,7 @@ struct ClickHouseHTTPTransportFaultTests {
             return .respond(status: 200, body: "Ok.\n")
         }
         defer { server.close() }
-        let observed = Mutex<[ClickHouseRequestMetrics]>([])
+        let observed = Locked<[ClickHouseRequestMetrics]>([])
         let transport = try transport(url: server.url) { metrics in observed.withLock { $0.append(metrics) } }
         try await transport.ping()
         try await transport.insert(table: "t", columns: ["a"], body: ByteBlob([1, 2, 3]), compressed: false)
