@@ -4,7 +4,7 @@ import Pipeline
 import Testing
 import TestSupport
 
-@testable import Sinks
+import Sinks
 
 /// The transport against a real ClickHouse 18.16 started by the shared fixture.
 @Suite("ClickHouse HTTP transport against a real server")
