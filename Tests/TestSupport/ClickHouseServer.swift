@@ -1,6 +1,5 @@
 import Foundation
 public import Sinks
-import Synchronization
 
 /// A real ClickHouse (Debian's 18.16) for integration tests, started through
 /// `deploy/local/clickhouse.sh` on free loopback ports with a temporary data directory.
@@ -22,7 +21,7 @@ public final class ClickHouseServer: Sendable {
     /// A transport for the helpers; it survives restarts because libcurl reconnects.
     private let admin: ClickHouseHTTPTransport
 
-    private static let sharedServer = Mutex<Task<ClickHouseServer, any Error>?>(nil)
+    private static let sharedServer = Locked<Task<ClickHouseServer, any Error>?>(nil)
 
     private init(process: LocalServerProcess, httpPort: Int, tcpPort: Int) throws {
         self.process = process

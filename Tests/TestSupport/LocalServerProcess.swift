@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -20,7 +19,7 @@ final class LocalServerProcess: Sendable {
     let script: String
     let directory: String
 
-    private static let registry = Mutex<[String: String]>([:])  // directory -> script
+    private static let registry = Locked<[String: String]>([:])  // directory -> script
     private static let exitHandlerInstalled: Bool = {
         atexit { LocalServerProcess.stopAllAtExit() }
         return true

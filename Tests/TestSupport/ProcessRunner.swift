@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -67,7 +66,7 @@ public enum ProcessRunner {
 
         // (exited, killed by the watchdog); the flag is checked under the lock so the
         // watchdog never signals a PID that has been reaped (and maybe reused).
-        let state = Mutex((exited: false, killed: false))
+        let state = Locked((exited: false, killed: false))
         let watchdog = Task {
             try? await Task.sleep(for: timeout)
             guard !Task.isCancelled else { return }

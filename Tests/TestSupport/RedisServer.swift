@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 /// A real Redis 7 for integration tests, started through `deploy/local/redis.sh` on a
 /// free loopback port with a temporary directory.
@@ -21,7 +20,7 @@ public final class RedisServer: Sendable {
     public var host: String { "127.0.0.1" }
 
     private let process: LocalServerProcess
-    private static let sharedServer = Mutex<Task<RedisServer, any Error>?>(nil)
+    private static let sharedServer = Locked<Task<RedisServer, any Error>?>(nil)
 
     private init(process: LocalServerProcess, port: Int, appendOnly: Bool) {
         self.process = process

@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -55,7 +54,7 @@ public final class ScriptedHTTPServer: Sendable {
     /// `connections` counts every accepted connection; `open` holds the descriptors still
     /// owned by a serving thread. A thread removes its descriptor under the lock before
     /// closing it, so ``close()`` never shuts down a number already reused elsewhere.
-    private let state = Mutex<(connections: Int, open: Set<Int32>, requests: [Request], closed: Bool)>((0, [], [], false))
+    private let state = Locked<(connections: Int, open: Set<Int32>, requests: [Request], closed: Bool)>((0, [], [], false))
 
     public init(script: @escaping @Sendable (Request) -> Action) throws {
         self.script = script

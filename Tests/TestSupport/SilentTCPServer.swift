@@ -1,5 +1,4 @@
 import Foundation
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -13,7 +12,7 @@ public final class SilentTCPServer: Sendable {
     /// The port it listens on (127.0.0.1).
     public let port: Int
     private let listener: Int32
-    private let state = Mutex<(accepted: [Int32], closed: Bool)>(([], false))
+    private let state = Locked<(accepted: [Int32], closed: Bool)>(([], false))
 
     public init() throws {
         (listener, port) = try LoopbackSocket.bind(port: 0, listening: true)

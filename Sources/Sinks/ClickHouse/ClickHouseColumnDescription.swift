@@ -87,11 +87,11 @@ public struct ClickHouseColumnDescription: Sendable, Hashable {
 }
 
 /// ClickHouse's TabSeparated escaping, as used in query output.
-enum TabSeparated {
+public enum TabSeparated {
     /// Undoes the escaping of one field: `\t`, `\n`, `\\`, `\'` and the rest of
     /// ClickHouse's backslash sequences. An unknown escape yields the character itself,
     /// as the server's own reader does.
-    static func unescape(_ field: some Collection<UInt8>) -> String {
+    public static func unescape(_ field: some Collection<UInt8>) -> String {
         guard field.contains(UInt8(ascii: "\\")) else { return String(decoding: field, as: UTF8.self) }
         var out: [UInt8] = []
         out.reserveCapacity(field.count)

@@ -83,7 +83,7 @@ public struct ClickHouseConfiguration: Sendable, Hashable {
 
     /// Checks every field and throws an error that names the offending key.
     public func validate() throws(ClickHouseConfigurationError) {
-        _ = try parsedBaseURL()
+        _ = try validatedBaseURL()
         if database.isEmpty || database.count > 255 || database.unicodeScalars.contains(where: { $0.value < 0x20 || $0 == "`" }) {
             throw ClickHouseConfigurationError(
                 key: "clickhouse.database", reason: "'\(database)' must be 1 to 255 characters without control characters or backticks")
@@ -109,8 +109,8 @@ public struct ClickHouseConfiguration: Sendable, Hashable {
         }
     }
 
-    /// The URL without a trailing slash, checked; the transport appends `/?...` or `/ping`.
-    func parsedBaseURL() throws(ClickHouseConfigurationError) -> String {
+    /// ``url`` checked and without trailing slashes; the transport appends `/?...` or `/ping`.
+    public func validatedBaseURL() throws(ClickHouseConfigurationError) -> String {
         let key = "clickhouse.url"
         let lower = url.lowercased()
         guard lower.hasPrefix("http://") || lower.hasPrefix("https://") else {

@@ -43,7 +43,7 @@ public final class ClickHouseHTTPTransport: Sendable {
         let baseURL: String
         do {
             try configuration.validate()
-            baseURL = try configuration.parsedBaseURL()
+            baseURL = try configuration.validatedBaseURL()
         } catch {
             throw ClickHouseError(kind: .configuration, message: error.description)
         }
@@ -180,6 +180,18 @@ public final class ClickHouseHTTPTransport: Sendable {
     public func shutdown() {
         pool.beginShutdown()
         pool.joinThreads()
+    }
+
+    /// The transport's rule for resending a failed request once on a fresh connection:
+    /// the connection was a kept-alive one (`connectionsOpened == 0`), not a single
+    /// response byte arrived, and libcurl reported an empty reply (52), a send failure
+    /// (55) or a receive failure such as a reset (56). That is the signature of a
+    /// server that closed an idle connection just as the request was written, so
+    /// nothing was processed. libcurl 7.88 already handles most such cases itself; this
+    /// is the safety net for the paths where it does not.
+    public static func shouldResendOnFreshConnection(curlCode: Int, connectionsOpened: Int, sawResponse: Bool) -> Bool {
+        guard connectionsOpened == 0, !sawResponse else { return false }
+        return curlCode == 52 || curlCode == 55 || curlCode == 56
     }
 
     // MARK: Helpers

@@ -78,14 +78,14 @@ public enum ClickHouseSQL {
     }
 
     /// `name=value&name=value`, each part percent-encoded.
-    static func queryString(_ parameters: [(String, String)]) -> String {
+    public static func queryString(_ parameters: [(String, String)]) -> String {
         parameters.map { percentEncode($0.0) + "=" + percentEncode($0.1) }.joined(separator: "&")
     }
 
     /// Whether `name` can be a setting or query-parameter name: ClickHouse names are
     /// ASCII letters, digits and underscores. Checking it keeps a caller's typo from
     /// turning into a different URL parameter.
-    static func isValidParameterName(_ name: String) -> Bool {
+    public static func isValidParameterName(_ name: String) -> Bool {
         guard let first = name.utf8.first, !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains(first) else { return false }
         return name.utf8.allSatisfy { b in
             (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(b) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(b)

@@ -50,13 +50,10 @@ struct CurlTransfer {
         }
     }
 
-    /// The signature of a kept-alive connection that the server had already closed:
-    /// the request went out (or failed to), and nothing at all came back. Nothing was
-    /// processed, so one resend on a fresh connection is safe.
+    /// See ``ClickHouseHTTPTransport/shouldResendOnFreshConnection(curlCode:connectionsOpened:sawResponse:)``.
     var looksLikeStaleConnection: Bool {
-        guard connectionsOpened == 0, !sawResponse else { return false }
-        return code == Int(CURLE_GOT_NOTHING.rawValue) || code == Int(CURLE_SEND_ERROR.rawValue)
-            || code == Int(CURLE_RECV_ERROR.rawValue)
+        ClickHouseHTTPTransport.shouldResendOnFreshConnection(
+            curlCode: code, connectionsOpened: connectionsOpened, sawResponse: sawResponse)
     }
 }
 

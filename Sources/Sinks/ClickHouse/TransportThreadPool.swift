@@ -2,7 +2,6 @@ import DequeModule
 import Dispatch
 import Foundation
 import Logging
-import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -12,7 +11,7 @@ import Darwin
 
 /// The queue and the dedicated threads behind ``ClickHouseHTTPTransport``.
 ///
-/// Tasks submit requests into a bounded FIFO guarded by a `Mutex`; a counting
+/// Tasks submit requests into a bounded FIFO guarded by a lock; a counting
 /// semaphore wakes one thread per request. Each thread owns a ``CurlEasyHandle`` and
 /// blocks in libcurl, so Swift's cooperative pool is never blocked. A request is
 /// answered exactly once: by the thread that dequeued it, or by whoever removed it from
@@ -26,7 +25,7 @@ final class TransportThreadPool: Sendable {
         let continuation: CheckedContinuation<Result<HTTPResponse, ClickHouseError>, Never>
     }
 
-    private struct State {
+    private struct State: Sendable {
         var queue = Deque<Job>()
         var accepting = true
         var threadsStarted = false
@@ -39,7 +38,7 @@ final class TransportThreadPool: Sendable {
     private let queueCapacity: Int
     private let logger: Logger
     private let observer: (@Sendable (ClickHouseRequestMetrics) -> Void)?
-    private let state = Mutex(State())
+    private let state = PthreadLockedValue(State())
     /// One signal per queued request, plus one per thread at shutdown. A thread may wake
     /// to find the queue empty (its request was cancelled); it just waits again.
     private let wakeups = DispatchSemaphore(value: 0)
@@ -228,11 +227,14 @@ final class TransportThreadPool: Sendable {
     // MARK: Shutdown
 
     func beginShutdown() {
-        let (drained, wakeThreads) = state.withLock { s -> ([Job], Bool) in
-            guard s.accepting else { return ([], false) }
+        let (drained, wakeThreads) = state.withLock { s -> (Deque<Job>, Bool) in
+            guard s.accepting else { return (Deque(), false) }
             s.accepting = false
-            let jobs = Array(s.queue)
-            s.queue.removeAll()
+            // Swapped out rather than copied with Array(_:): copying an empty Deque
+            // writes into Swift's shared empty-array storage, which ThreadSanitizer
+            // reports as a (benign) race between two transports shutting down.
+            var jobs = Deque<Job>()
+            swap(&jobs, &s.queue)
             s.statistics.queued = 0
             return (jobs, s.threadsStarted)
         }

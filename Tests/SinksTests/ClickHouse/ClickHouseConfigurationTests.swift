@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Sinks
+import Sinks
 
 @Suite("ClickHouse configuration")
 struct ClickHouseConfigurationTests {
@@ -42,7 +42,7 @@ struct ClickHouseConfigurationTests {
         }
         var configuration = ClickHouseConfiguration()
         configuration.url = "http://h:8123///"
-        #expect(try configuration.parsedBaseURL() == "http://h:8123")
+        #expect(try configuration.validatedBaseURL() == "http://h:8123")
     }
 
     @Test func compressionParsesCaseInsensitivelyAndNamesTheKey() throws {

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Sinks
+import Sinks
 
 /// Error bodies as the two server generations write them. The 18.16 samples were
 /// captured from the Debian server used by the integration tests.

@@ -1,11 +1,10 @@
 import Foundation
 import Pipeline
 
-import Synchronization
 import Testing
 import TestSupport
 
-@testable import Sinks
+import Sinks
 
 /// The transport against a real ClickHouse 18.16 started by the shared fixture.
 @Suite("ClickHouse HTTP transport against a real server")
@@ -221,7 +220,7 @@ struct ClickHouseHTTPTransportTests {
 
     @Test func sequentialRequestsReuseKeptAliveConnections() async throws {
         let server = try await ClickHouseServer.shared()
-        let opened = Mutex<[Int]>([])
+        let opened = Locked<[Int]>([])
         let transport = try makeTransport(server, database: "default", maxConnections: 2) { metrics in
             opened.withLock { $0.append(metrics.connectionsOpened) }
         }
@@ -241,7 +240,7 @@ struct ClickHouseHTTPTransportTests {
         let server = try await ClickHouseServer.shared()
         let database = try await server.makeDatabase(prefix: "parallel")
         try await createTable(server, database)
-        let workers = Mutex<(indexes: Set<Int>, offPool: Int)>(([], 0))
+        let workers = Locked<(indexes: Set<Int>, offPool: Int)>(([], 0))
         let transport = try makeTransport(server, database: database, maxConnections: 3) { metrics in
             // The observer runs on the thread that performed the request.
             let onTransportThread = ClickHouseHTTPTransport.isCurrentThreadATransportThread

@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Sinks
+import Sinks
 
 @Suite("ClickHouse SQL quoting and TSV parsing")
 struct ClickHouseSQLTests {

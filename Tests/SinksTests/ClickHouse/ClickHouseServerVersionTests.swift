@@ -1,6 +1,6 @@
 import Testing
 
-@testable import Sinks
+import Sinks
 
 @Suite("ClickHouse server version")
 struct ClickHouseServerVersionTests {
