@@ -5,6 +5,14 @@
 # Used by `make run` (DIR=.run/clickhouse) and by the test fixture (a temp DIR and
 # free ports per test run).
 set -euo pipefail
+
+# A process that exited but was not yet reaped by its parent is a zombie: kill -0 still
+# succeeds on it, so check its state too.
+alive() {
+  local state
+  state=$(ps -o stat= -p "$1" 2>/dev/null || true)
+  [ -n "$state" ] && [ "${state#Z}" = "$state" ]
+}
 cmd=${1:?start|stop}
 dir=${2:?data directory}
 server=/usr/sbin/clickhouse-server
@@ -15,7 +23,7 @@ start)
   tcp_port=${4:?tcp port}
   mkdir -p "$dir"/{data,tmp,user_files,format_schemas,log}
   dir=$(cd "$dir" && pwd)
-  if [ -f "$dir/pid" ] && kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
+  if [ -f "$dir/pid" ] && alive "$(cat "$dir/pid")"; then
     echo "clickhouse already running (pid $(cat "$dir/pid"))"
     exit 0
   fi
@@ -76,7 +84,7 @@ XML
       echo "clickhouse ready on 127.0.0.1:$http_port (pid $(cat "$dir/pid" 2>/dev/null || cat "$dir/pid.launch"))"
       exit 0
     fi
-    if ! kill -0 "$(cat "$dir/pid.launch")" 2>/dev/null; then
+    if ! alive "$(cat "$dir/pid.launch")"; then
       echo "clickhouse exited during start-up; see $dir/log" >&2
       tail -20 "$dir/log/error.log" "$dir/log/stdout.log" >&2 || true
       exit 1
@@ -90,9 +98,9 @@ stop)
   for f in "$dir/pid" "$dir/pid.launch"; do
     [ -f "$f" ] || continue
     pid=$(cat "$f")
-    if kill -0 "$pid" 2>/dev/null; then
+    if alive "$pid"; then
       kill "$pid" 2>/dev/null || true
-      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.1; done
       kill -9 "$pid" 2>/dev/null || true
     fi
     rm -f "$f"

@@ -3,6 +3,14 @@
 #   redis.sh start DIR PORT [appendonly]   data, log and pid file under DIR
 #   redis.sh stop DIR
 set -euo pipefail
+
+# A process that exited but was not yet reaped by its parent is a zombie: kill -0 still
+# succeeds on it, so check its state too.
+alive() {
+  local state
+  state=$(ps -o stat= -p "$1" 2>/dev/null || true)
+  [ -n "$state" ] && [ "${state#Z}" = "$state" ]
+}
 cmd=${1:?start|stop}
 dir=${2:?data directory}
 
@@ -12,7 +20,7 @@ start)
   aof=${4:-no}
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
-  if [ -f "$dir/pid" ] && kill -0 "$(cat "$dir/pid")" 2>/dev/null; then
+  if [ -f "$dir/pid" ] && alive "$(cat "$dir/pid")"; then
     echo "redis already running (pid $(cat "$dir/pid"))"
     exit 0
   fi
@@ -32,9 +40,9 @@ start)
 stop)
   if [ -f "$dir/pid" ]; then
     pid=$(cat "$dir/pid")
-    if kill -0 "$pid" 2>/dev/null; then
+    if alive "$pid"; then
       kill "$pid" 2>/dev/null || true
-      for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      for _ in $(seq 1 100); do alive "$pid" || break; sleep 0.1; done
       kill -9 "$pid" 2>/dev/null || true
     fi
     rm -f "$dir/pid"
