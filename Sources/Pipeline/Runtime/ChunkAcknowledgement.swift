@@ -34,10 +34,12 @@ public final class ChunkAcknowledgement: Sendable {
         case inserted, duplicate, deadLettered
     }
 
-    private struct State {
+    fileprivate struct State {
         var remaining: [Int32]
         var resolutions: [MessageResolution]
         var unsettledMessages: Int
+        /// The budget charge goes back exactly once, whichever path settles last.
+        var released = false
     }
 
     public let messages: [InboundMessage]
@@ -74,7 +76,7 @@ public final class ChunkAcknowledgement: Sendable {
             for (i, r) in s.remaining.enumerated() where r == 0 {
                 out.append(ResolvedMessage(index: i, message: messages[i], resolution: s.resolutions[i]))
             }
-            return (out, s.unsettledMessages == 0)
+            return (out, s.takeRelease())
         }
         if !empty.isEmpty { onResolved(empty) }
         if done { budget?.release(charge) }
@@ -98,7 +100,7 @@ public final class ChunkAcknowledgement: Sendable {
                     out.append(ResolvedMessage(index: i, message: messages[i], resolution: s.resolutions[i]))
                 }
             }
-            return (out, s.unsettledMessages == 0 && !out.isEmpty)
+            return (out, s.takeRelease())
         }
         if !settled.isEmpty { onResolved(settled) }
         if done { budget?.release(charge) }
@@ -110,4 +112,13 @@ public final class ChunkAcknowledgement: Sendable {
 
     /// Messages not yet settled.
     public var unsettledMessages: Int { state.withLock { $0.unsettledMessages } }
+}
+
+extension ChunkAcknowledgement.State {
+    /// True once, when every message has settled.
+    fileprivate mutating func takeRelease() -> Bool {
+        guard unsettledMessages == 0, !released else { return false }
+        released = true
+        return true
+    }
 }

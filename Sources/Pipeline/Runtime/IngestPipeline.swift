@@ -61,6 +61,7 @@ public final class IngestPipeline: Sendable {
     struct Submission: Sendable {
         let chunk: MessageChunk
         let charge: Int
+        let onDecoded: (@Sendable ([Rejection]) -> Void)?
         let onResolved: @Sendable ([ResolvedMessage]) -> Void
     }
 
@@ -92,9 +93,15 @@ public final class IngestPipeline: Sendable {
     /// Hands a chunk to the pipeline, waiting while the queue is full. `charge` bytes of
     /// the memory budget must already be held; they are released when the chunk settles.
     /// Returns false (and releases the charge) if the pipeline is shutting down.
+    ///
+    /// `onDecoded` receives the chunk's rejections right after decoding, before they are
+    /// durable, so an HTTP response can name them; `onResolved` reports settled messages.
     @discardableResult
-    public func submit(_ chunk: MessageChunk, charge: Int, onResolved: @escaping @Sendable ([ResolvedMessage]) -> Void) async -> Bool {
-        let ok = await queue.send(Submission(chunk: chunk, charge: charge, onResolved: onResolved))
+    public func submit(
+        _ chunk: MessageChunk, charge: Int, onDecoded: (@Sendable ([Rejection]) -> Void)? = nil,
+        onResolved: @escaping @Sendable ([ResolvedMessage]) -> Void
+    ) async -> Bool {
+        let ok = await queue.send(Submission(chunk: chunk, charge: charge, onDecoded: onDecoded, onResolved: onResolved))
         if !ok { budget.release(charge) }
         return ok
     }
@@ -168,6 +175,7 @@ public final class IngestPipeline: Sendable {
         let accounting = self.accounting
         let onResolved = submission.onResolved
         accounting.received(messages: messages, events: decoded.eventsPerMessage)
+        submission.onDecoded?(decoded.rejections)
         let ack = ChunkAcknowledgement(
             messages: messages, eventsPerMessage: decoded.eventsPerMessage, budget: budget, charge: submission.charge,
             onResolved: { resolved in

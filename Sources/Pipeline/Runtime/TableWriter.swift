@@ -68,8 +68,8 @@ public protocol DeadLetterSubmitter: Sendable {
 /// A row's message is settled only once the row is durable, and a duplicate of a row
 /// that is still pending settles only when its original does.
 public actor TableWriter {
-    public let target: SinkTarget
-    public let tableName: String
+    public nonisolated let target: SinkTarget
+    public nonisolated let tableName: String
     private let sink: any TableSink
     private var policy: BatchPolicy
     private var window: DedupWindow

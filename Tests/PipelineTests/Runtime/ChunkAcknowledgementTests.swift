@@ -67,3 +67,15 @@ import Testing
         #expect(!b.tryAcquire(1))
     }
 }
+
+@Suite struct ChunkAcknowledgementBudgetTests {
+    @Test func budgetIsReleasedOnceWhenEverythingSettlesBeforeStart() {
+        let budget = MemoryBudget(limit: 1000)
+        #expect(budget.tryAcquire(400))
+        let messages = [InboundMessage(payload: 0..<0, origin: MessageOrigin(kind: .http, stream: "x"), receivedAtNanos: 0)]
+        let ack = ChunkAcknowledgement(messages: messages, eventsPerMessage: [1], budget: budget, charge: 400, onResolved: { _ in })
+        ack.settle(message: 0, as: .deadLettered)
+        ack.start()
+        #expect(budget.used == 0)
+    }
+}

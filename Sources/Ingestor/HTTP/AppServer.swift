@@ -1,0 +1,70 @@
+public import Hummingbird
+import HTTPTypes
+public import Logging
+import NIOCore
+
+/// Builds the app port (`http.listen`): ingest and Dapr routes (DESIGN §6).
+public enum AppServer {
+    public static func makeRouter(handler: IngestHandler, maxBodyBytes: Int) -> Router<BasicRequestContext> {
+        let router = Router(context: BasicRequestContext.self)
+        router.post("/v1/events") { request, _ in
+            await respond(request, maxBodyBytes: maxBodyBytes) { await handler.postEvents($0) }
+        }
+        router.post("/api/v1/metrics/ingest") { request, _ in
+            await respond(request, maxBodyBytes: maxBodyBytes) { await handler.metricsIngest($0) }
+        }
+        router.post("/api/v1/metrics/ingest/batch") { request, _ in
+            await respond(request, maxBodyBytes: maxBodyBytes) { await handler.metricsIngestBatch($0) }
+        }
+        router.get("/dapr/subscribe") { _, _ in
+            response(handler.daprSubscribe())
+        }
+        router.post("/dapr/events/{topic}") { request, context in
+            let topic = context.parameters.get("topic") ?? ""
+            return await respond(request, maxBodyBytes: maxBodyBytes) { await handler.daprEvents($0, topic: topic) }
+        }
+        router.post("/add") { request, _ in
+            await respond(request, maxBodyBytes: maxBodyBytes) { await handler.add($0) }
+        }
+        return router
+    }
+
+    public static func makeApplication(
+        handler: IngestHandler, configuration: HTTPIngestConfiguration, logger: Logger
+    ) -> some ApplicationProtocol {
+        Application(
+            router: makeRouter(handler: handler, maxBodyBytes: configuration.maxBodyBytes),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "sluice"),
+            logger: logger)
+    }
+
+    /// Reads the body within the limit (413 naming the limit otherwise) and runs `body`.
+    static func respond(
+        _ request: Request, maxBodyBytes: Int, _ body: (IngestRequest) async -> IngestReply
+    ) async -> Response {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
+            return response(.error(413, "body of \(length) bytes is larger than http.max_body_bytes (\(maxBodyBytes))"))
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: maxBodyBytes)
+        } catch is NIOTooManyBytesError {
+            return response(.error(413, "body is larger than http.max_body_bytes (\(maxBodyBytes))"))
+        } catch {
+            return response(.error(400, "could not read the body: \(error)"))
+        }
+        let headers = request.headers.map { ($0.name.canonicalName, $0.value) }
+        let bytes = buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? []
+        return response(await body(IngestRequest(headers: headers, body: bytes)))
+    }
+
+    static func response(_ reply: IngestReply) -> Response {
+        var fields = HTTPFields()
+        for (name, value) in reply.headers {
+            if let n = HTTPField.Name(name) { fields[n] = value }
+        }
+        return Response(
+            status: HTTPResponse.Status(code: reply.status), headers: fields,
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: reply.body)))
+    }
+}
