@@ -12,7 +12,7 @@ struct Sluice: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice",
         abstract: "Moves CloudEvents from Redis Streams, Kafka and Dapr into ClickHouse, exactly once.",
-        subcommands: [Run.self, Migrate.self, CheckConfig.self])
+        subcommands: [Run.self, Migrate.self, CheckConfig.self, Publish.self])
 }
 
 struct ConfigOption: ParsableArguments {
@@ -99,5 +99,63 @@ struct CheckConfig: ParsableCommand {
     func run() throws {
         let configuration = try options.load()
         print(configuration.effectiveYAML, terminator: "")
+    }
+}
+
+struct Publish: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send synthetic events of a dataset to Sluice over HTTP, to a Redis stream, or to a Kafka topic.",
+        discussion: """
+            Examples:
+              sluice publish --dataset metrics --count 100000 --rate 5000 --to http://127.0.0.1:8080 --mode batch
+              sluice publish --dataset metrics --count 200000 --to redis://127.0.0.1:16379/events
+              sluice publish --dataset gateway --days 7 --count 50000 --to http://127.0.0.1:8080 --mode batch   (demo data)
+            """)
+
+    @Option(help: "metrics, inference or gateway.") var dataset: String = "metrics"
+    @Option(help: "Number of events.") var count: Int = 10_000
+    @Option(help: "Events per second; 0 means as fast as possible.") var rate: Double = 0
+    @Option(help: "Target URL.") var to: String = "http://127.0.0.1:8080"
+    @Option(help: "HTTP mode: structured, batch, binary or dapr.") var mode: String = "batch"
+    @Option(help: "Events per request or per send.") var batchSize: Int = 500
+    @Option(help: "Sends in flight at once.") var concurrency: Int = 4
+    @Option(help: "Number of tenants (metrics) or projects (inference, gateway).") var tenants: Int = 10
+    @Option(help: "Spread event times over the last N days (demo seeding); 0 = now.") var days: Double = 0
+    @Option(help: "Random seed; the same seed sends the same events (and so deduplicates).") var seed: UInt64 = 42
+    @Option(name: .customLong("header"), help: "Extra HTTP header NAME:VALUE (repeatable), e.g. Authorization:Bearer KEY.") var headers: [String] = []
+    @Flag(help: "No progress lines.") var quiet = false
+
+    func run() async throws {
+        guard let ds = SyntheticEvents.Dataset(rawValue: dataset) else {
+            throw ValidationError("--dataset must be one of \(SyntheticEvents.Dataset.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        guard let httpMode = HTTPPublishTarget.Mode(rawValue: mode) else {
+            throw ValidationError("--mode must be one of \(HTTPPublishTarget.Mode.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let span = Int64(days * 86_400_000)
+        let events = SyntheticEvents(dataset: ds, total: count, tenants: tenants, startMillis: now - span, spanMillis: span, seed: seed)
+        let extra = headers.compactMap { h -> (String, String)? in
+            guard let colon = h.firstIndex(of: ":") else { return nil }
+            return (String(h[..<colon]), String(h[h.index(after: colon)...]).trimmingCharacters(in: .whitespaces))
+        }
+        let target: any PublishTarget
+        do {
+            target = try PublishTargets.make(url: to, httpMode: httpMode, headers: extra)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let quiet = self.quiet
+        let total = count
+        let publisher = Publisher(
+            events: events, target: target, batchSize: batchSize, rate: rate, concurrency: concurrency,
+            progress: { s in
+                if !quiet {
+                    FileHandle.standardError.write(Data("progress: \(s.sent)/\(total) sent, \(s.errors) errors, \(Int(s.eventsPerSecond)) events/s\n".utf8))
+                }
+            })
+        let summary = try await publisher.run()
+        print("summary: \(summary)")
+        if summary.errors > 0 { throw ExitCode(1) }
     }
 }

@@ -1,0 +1,17 @@
+/// Turns `sluice publish --to` into a target.
+///
+/// - `http://HOST:PORT` : Sluice's ingest port (`--mode structured|batch|binary|dapr`)
+/// - `redis://HOST:PORT/STREAM` : XADD with a `data` field, as Dapr's Redis pub/sub does
+/// - `kafka://BOOTSTRAP/TOPIC` : structured-mode records keyed by event id
+public enum PublishTargets {
+    public struct UnsupportedTarget: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public static func make(url: String, httpMode: HTTPPublishTarget.Mode, headers: [(String, String)]) throws -> any PublishTarget {
+        if url.hasPrefix("http://") || url.hasPrefix("https://") {
+            return HTTPPublishTarget(baseURL: url, mode: httpMode, headers: headers)
+        }
+        throw UnsupportedTarget(description: "--to \(url): expected http://HOST:PORT, redis://HOST:PORT/STREAM or kafka://BOOTSTRAP/TOPIC")
+    }
+}
