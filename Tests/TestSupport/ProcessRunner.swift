@@ -93,7 +93,7 @@ public enum ProcessRunner {
         return result
     }
 
-    private static func spawn(_ argv: [String], stdoutPath: String, stderrPath: String, command: String) throws -> pid_t {
+    static func spawn(_ argv: [String], stdoutPath: String, stderrPath: String, command: String) throws -> pid_t {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -111,7 +111,7 @@ public enum ProcessRunner {
     }
 
     /// `waitpid` blocks, so it runs on a thread of its own.
-    private static func waitForExit(_ pid: pid_t, markExited: @escaping @Sendable () -> Void) async -> Int32 {
+    static func waitForExit(_ pid: pid_t, markExited: @escaping @Sendable () -> Void) async -> Int32 {
         await withCheckedContinuation { (continuation: CheckedContinuation<Int32, Never>) in
             let thread = Thread {
                 var status: Int32 = 0

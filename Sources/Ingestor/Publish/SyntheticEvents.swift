@@ -114,13 +114,13 @@ public struct SyntheticEvents: Sendable {
             let arrival = timestampMillis(index)
             let forward = arrival + Int64(r.below(200))
             let cost = (r.unit() * 100).rounded() / 1000
-            return #"{"inference_id":"\#(Self.uuid(4, index &+ Int(truncatingIfNeeded: seed)))","project_id":"\#(project)","endpoint_id":"\#(endpoint)","model_id":"\#(model)","is_success":\#(ok),"request_arrival_time":"\#(Self.rfc3339(arrival))","request_forward_time":"\#(Self.rfc3339(forward))","cost":\#(cost),"input_tokens":\#(r.below(2000)),"output_tokens":\#(r.below(1000)),"response_time_ms":\#(50 + r.below(950)),"response_analysis":{"sentiment":"neutral"}}"#
+            return #"{"inference_id":"\#(Self.uuid(4 ^ (seed &* 0x9E37_79B9_7F4A_7C15), index))","project_id":"\#(project)","endpoint_id":"\#(endpoint)","model_id":"\#(model)","is_success":\#(ok),"request_arrival_time":"\#(Self.rfc3339(arrival))","request_forward_time":"\#(Self.rfc3339(forward))","cost":\#(cost),"input_tokens":\#(r.below(2000)),"output_tokens":\#(r.below(1000)),"response_time_ms":\#(50 + r.below(950)),"response_analysis":{"sentiment":"neutral"}}"#
         case .gateway:
             let project = Self.uuid(1, index % tenants)
             let (cc, cn) = Self.countries[r.below(Self.countries.count)]
             let status = [200, 200, 200, 200, 201, 400, 404, 429, 500][r.below(9)]
             let blocked = status == 429
-            return #"{"request_id":"\#(Self.uuid(5, index &+ Int(truncatingIfNeeded: seed)))","timestamp":"\#(ts)","project_id":"\#(project)","model_id":"\#(Self.uuid(2, r.below(5)))","endpoint_id":"\#(Self.uuid(3, r.below(8)))","method":"POST","path":"\#(Self.paths[r.below(Self.paths.count)])","status_code":\#(status),"response_time_ms":\#(5 + r.below(995)),"total_tokens":\#(r.below(4000)),"cost":\#((r.unit() * 100).rounded() / 1000),"client_id":"client-\#(r.below(40))","client_ip":"10.0.\#(r.below(4)).\#(r.below(250))","user_agent":"python-requests/2.31","device_type":"server","browser":"none","os":"linux","country_code":"\#(cc)","country_name":"\#(cn)","region":"r\#(r.below(3))","city":"c\#(r.below(5))","is_blocked":\#(blocked),"block_reason":"\#(blocked ? "rate_limit" : "")"}"#
+            return #"{"request_id":"\#(Self.uuid(5 ^ (seed &* 0x9E37_79B9_7F4A_7C15), index))","timestamp":"\#(ts)","project_id":"\#(project)","model_id":"\#(Self.uuid(2, r.below(5)))","endpoint_id":"\#(Self.uuid(3, r.below(8)))","method":"POST","path":"\#(Self.paths[r.below(Self.paths.count)])","status_code":\#(status),"response_time_ms":\#(5 + r.below(995)),"total_tokens":\#(r.below(4000)),"cost":\#((r.unit() * 100).rounded() / 1000),"client_id":"client-\#(r.below(40))","client_ip":"10.0.\#(r.below(4)).\#(r.below(250))","user_agent":"python-requests/2.31","device_type":"server","browser":"none","os":"linux","country_code":"\#(cc)","country_name":"\#(cn)","region":"r\#(r.below(3))","city":"c\#(r.below(5))","is_blocked":\#(blocked),"block_reason":"\#(blocked ? "rate_limit" : "")"}"#
         }
     }
 
