@@ -8,23 +8,23 @@ public enum AppServer {
     public static func makeRouter(handler: IngestHandler, maxBodyBytes: Int) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.post("/v1/events") { request, _ in
-            await respond(request, maxBodyBytes: maxBodyBytes) { await handler.postEvents($0) }
+            await respond(request, handler: handler, maxBodyBytes: maxBodyBytes) { await handler.postEvents($0) }
         }
         router.post("/api/v1/metrics/ingest") { request, _ in
-            await respond(request, maxBodyBytes: maxBodyBytes) { await handler.metricsIngest($0) }
+            await respond(request, handler: handler, maxBodyBytes: maxBodyBytes) { await handler.metricsIngest($0) }
         }
         router.post("/api/v1/metrics/ingest/batch") { request, _ in
-            await respond(request, maxBodyBytes: maxBodyBytes) { await handler.metricsIngestBatch($0) }
+            await respond(request, handler: handler, maxBodyBytes: maxBodyBytes) { await handler.metricsIngestBatch($0) }
         }
         router.get("/dapr/subscribe") { _, _ in
             response(handler.daprSubscribe())
         }
         router.post("/dapr/events/{topic}") { request, context in
             let topic = context.parameters.get("topic") ?? ""
-            return await respond(request, maxBodyBytes: maxBodyBytes) { await handler.daprEvents($0, topic: topic) }
+            return await respond(request, handler: handler, maxBodyBytes: maxBodyBytes) { await handler.daprEvents($0, topic: topic) }
         }
         router.post("/add") { request, _ in
-            await respond(request, maxBodyBytes: maxBodyBytes) { await handler.add($0) }
+            await respond(request, handler: handler, maxBodyBytes: maxBodyBytes) { await handler.add($0) }
         }
         return router
     }
@@ -40,11 +40,21 @@ public enum AppServer {
 
     /// Reads the body within the limit (413 naming the limit otherwise) and runs `body`.
     static func respond(
-        _ request: Request, maxBodyBytes: Int, _ body: (IngestRequest) async -> IngestReply
+        _ request: Request, handler: IngestHandler, maxBodyBytes: Int, _ body: (IngestRequest) async -> IngestReply
     ) async -> Response {
-        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
+        let length = request.headers[.contentLength].flatMap(Int.init)
+        if let length, length > maxBodyBytes {
             return response(.error(413, "body of \(length) bytes is larger than http.max_body_bytes (\(maxBodyBytes))"))
         }
+        // Reserve the budget before buffering the body: the body, its copy in the chunk
+        // and the decoded rows all count. Refusing here keeps a flood of large requests
+        // from growing memory while they upload.
+        let budget = handler.pipeline.budget
+        let reservation = BudgetReservation(budget: budget, bytes: Swift.max((length ?? 0) * 3, 4096))
+        guard budget.tryAcquire(reservation.bytes) else {
+            return response(handler.overloadedReply(request.uri.path))
+        }
+        defer { reservation.releaseIfUnused() }
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: maxBodyBytes)
@@ -55,7 +65,7 @@ public enum AppServer {
         }
         let headers = request.headers.map { ($0.name.canonicalName, $0.value) }
         let bytes = buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? []
-        return response(await body(IngestRequest(headers: headers, body: bytes)))
+        return response(await body(IngestRequest(headers: headers, body: bytes, reservation: reservation)))
     }
 
     static func response(_ reply: IngestReply) -> Response {

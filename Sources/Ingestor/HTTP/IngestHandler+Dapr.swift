@@ -50,9 +50,9 @@ extension IngestHandler {
         }
         switch parsed.kind {
         case .single:
-            return daprSingleReply(await submit(parsed.chunk))
+            return daprSingleReply(await submit(parsed.chunk, reservation: request.reservation))
         case .bulk(let entryIDs, let invalid):
-            return daprBulkReply(await submit(parsed.chunk), entryIDs: entryIDs, invalid: invalid)
+            return daprBulkReply(await submit(parsed.chunk, reservation: request.reservation), entryIDs: entryIDs, invalid: invalid)
         }
     }
 

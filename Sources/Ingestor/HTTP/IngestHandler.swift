@@ -26,10 +26,14 @@ public struct IngestRequest: Sendable {
     /// Header names lowercased.
     public var headers: [(String, String)]
     public var body: [UInt8]
+    /// Budget taken before the body was read (from Content-Length), handed on to the
+    /// chunk so a flood of large bodies is refused before it is buffered.
+    public var reservation: BudgetReservation?
 
-    public init(headers: [(String, String)], body: [UInt8]) {
+    public init(headers: [(String, String)], body: [UInt8], reservation: BudgetReservation? = nil) {
         self.headers = headers
         self.body = body
+        self.reservation = reservation
     }
 
     public func header(_ name: String) -> String? {
@@ -70,17 +74,33 @@ public final class IngestHandler: Sendable {
     var retryAfter: [(String, String)] { [("Retry-After", String(configuration.retryAfterSeconds))] }
 
     /// Charges the budget, submits, and waits for settlement or the ack timeout.
-    func submit(_ chunk: MessageChunk) async -> SubmitOutcome {
-        guard gate.isOpen else { return .notReady }
+    func submit(_ chunk: MessageChunk, reservation: BudgetReservation?) async -> SubmitOutcome {
+        let reserved = reservation?.take() ?? 0
+        guard gate.isOpen else {
+            pipeline.budget.release(reserved)
+            return .notReady
+        }
         // Decoded rows take about as much memory as the JSON they came from.
-        let charge = Swift.max(chunk.byteCount * 2, 4096)
-        guard pipeline.budget.tryAcquire(charge) else { return .overloaded }
+        let needed = Swift.max(chunk.byteCount * 2, 4096)
+        if needed > reserved, !pipeline.budget.tryAcquire(needed - reserved) {
+            pipeline.budget.release(reserved)
+            return .overloaded
+        }
+        let charge = Swift.max(needed, reserved)
         let waiter = SettlementWaiter(messageCount: chunk.messages.count)
         guard await pipeline.submit(chunk, charge: charge, onDecoded: waiter.decoded, onResolved: waiter.resolved) else {
             return .notReady
         }
         let result = await waiter.wait(timeout: configuration.ackTimeout)
         return .done(result, waiter.rejections)
+    }
+
+    /// The refusal under back-pressure: 429 for HTTP ingest, RETRY for Dapr.
+    func overloadedReply(_ path: String) -> IngestReply {
+        if path.hasPrefix("/dapr/") || path == "/add" {
+            return .json(429, JSONWriter.object { $0.field("status", "RETRY") }, headers: retryAfter)
+        }
+        return .error(429, "overloaded: the in-flight memory budget is full, retry later", headers: retryAfter)
     }
 
     // MARK: POST /v1/events
@@ -98,7 +118,7 @@ public final class IngestHandler: Sendable {
         chunk.messages.append(InboundMessage(
             payload: payload, format: format, origin: MessageOrigin(kind: .http, stream: route),
             tenant: TenantScope(defaultTenant: request.tenantHeader), receivedAtNanos: WallClock.nowNanos()))
-        return eventsReply(await submit(chunk))
+        return eventsReply(await submit(chunk, reservation: request.reservation))
     }
 
     /// Structured or batch mode by Content-Type; binary mode when `ce-` headers carry
@@ -199,7 +219,7 @@ public final class IngestHandler: Sendable {
             payload: payload, format: .binary(attributes: attributes),
             origin: MessageOrigin(kind: .http, stream: "/api/v1/metrics/ingest"),
             tenant: TenantScope(defaultTenant: tenant), receivedAtNanos: WallClock.nowNanos()))
-        return eventsReply(await submit(chunk))
+        return eventsReply(await submit(chunk, reservation: request.reservation))
     }
 
     public func metricsIngestBatch(_ request: IngestRequest) async -> IngestReply {
@@ -213,6 +233,6 @@ public final class IngestHandler: Sendable {
             payload: payload, format: .binaryItems(attributes: attributes, itemsKey: "metrics"),
             origin: MessageOrigin(kind: .http, stream: "/api/v1/metrics/ingest/batch"),
             tenant: TenantScope(defaultTenant: tenant), receivedAtNanos: WallClock.nowNanos()))
-        return eventsReply(await submit(chunk))
+        return eventsReply(await submit(chunk, reservation: request.reservation))
     }
 }
