@@ -113,7 +113,10 @@ public enum JSONInput: Sendable, Hashable {
                 while p < b.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(b[p]) { p += 1 }
                 return p - s
             }
-            guard digits(&position, bytes) > 0 else { throw error("invalid number") }
+            let integerStart = position
+            let integerDigits = digits(&position, bytes)
+            guard integerDigits > 0 else { throw error("invalid number") }
+            guard integerDigits == 1 || bytes[integerStart] != UInt8(ascii: "0") else { throw error("leading zero in number") }
             if position < bytes.count, bytes[position] == UInt8(ascii: ".") {
                 position += 1
                 guard digits(&position, bytes) > 0 else { throw error("invalid number") }
