@@ -84,6 +84,17 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .executableTarget(
+            name: "SluiceQueryBenchmark",
+            dependencies: [
+                "Ingestor", "Sinks", "Pipeline",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "benchmarks/Query",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
             name: "SluiceBenchmarks",
             dependencies: ["Pipeline", "Sinks"],
             path: "benchmarks/Micro",

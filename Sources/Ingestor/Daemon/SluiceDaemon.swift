@@ -21,6 +21,8 @@ public struct SluiceDaemon: Sendable {
     public let handler: IngestHandler
     public let registry: PrometheusCollectorRegistry
     public let logger: Logger
+    /// The query side-port's API (`query.*`); it reads the server version lazily.
+    public let query: QueryAPI
 
     /// Sets up logging and the Prometheus metrics backend; call once per process.
     public static func bootstrapObservability(_ logging: LoggingConfiguration, registry: PrometheusCollectorRegistry) {
@@ -49,6 +51,8 @@ public struct SluiceDaemon: Sendable {
         gate = ReadinessGate()
         health = HealthRegistry()
         handler = IngestHandler(pipeline: pipeline, configuration: configuration.http, dapr: configuration.dapr, gate: gate)
+        query = QueryAPI(service: QueryService(
+            catalog: QueryCatalog(datasets: configuration.datasets), configuration: configuration.query, transport: transport, logger: logger))
         let transport = self.transport
         health.register(ClosureHealthCheck(name: "clickhouse") {
             do {
@@ -63,7 +67,7 @@ public struct SluiceDaemon: Sendable {
     /// Every long-running part, in start order. Inputs are added by their own factories.
     public func services(inputs: [any Service]) -> [any Service] {
         let side = Application(
-            router: SidePortServer.makeRouter(health: health, gate: gate, registry: registry),
+            router: SidePortServer.makeRouter(health: health, gate: gate, registry: registry, query: query),
             configuration: .init(address: .hostname(configuration.query.host, port: configuration.query.port), serverName: "sluice-side"),
             logger: logger)
         let app = AppServer.makeApplication(handler: handler, configuration: configuration.http, logger: logger)

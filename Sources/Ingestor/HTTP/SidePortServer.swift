@@ -8,7 +8,7 @@ public import Prometheus
 public enum SidePortServer {
     public static func makeRouter(
         health: HealthRegistry, gate: ReadinessGate, registry: PrometheusCollectorRegistry,
-        publicMetrics: Bool = true
+        publicMetrics: Bool = true, query: QueryAPI? = nil
     ) -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.get("/health/live") { _, _ in
@@ -28,6 +28,7 @@ public enum SidePortServer {
             headers[.contentType] = "text/plain; version=0.0.4; charset=utf-8"
             return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: buffer)))
         }
+        if let query { QueryRoutes.register(query, on: router) }
         return router
     }
 

@@ -1,0 +1,21 @@
+/// Whose rows a query may see.
+///
+/// The query service never reads a tenant from the request body: the route layer builds a
+/// scope from the `X-Tenant-ID` header today, and an authentication layer can build it
+/// from an API key's tenant instead without touching the query code. A scoped query gets
+/// `<tenant_column> = '<tenant>'` ANDed onto every statement it runs (the main query, the
+/// top-k subquery, the comparison query), and no request parameter can remove or widen it.
+public struct QueryScope: Sendable, Hashable {
+    /// The tenant whose rows are visible; nil means every tenant (an unscoped, operator
+    /// query).
+    public let tenant: String?
+
+    public init(tenant: String?) {
+        self.tenant = tenant
+    }
+
+    /// Every tenant's rows.
+    public static let unrestricted = QueryScope(tenant: nil)
+
+    public static func tenant(_ id: String) -> QueryScope { QueryScope(tenant: id) }
+}
