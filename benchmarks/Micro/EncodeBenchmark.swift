@@ -11,7 +11,7 @@ import Glibc
 import Pipeline
 import Sinks
 
-func runEncodeBenchmark(rows: Int, repeats: Int, only: String) {
+func runEncodeBenchmark(rows: Int, repeats: Int, only: String, writeNativeTo directory: String? = nil) {
 
     /// Deterministic pseudo-random numbers, so runs are comparable.
     struct SplitMix {
@@ -169,6 +169,25 @@ func runEncodeBenchmark(rows: Int, repeats: Int, only: String) {
 
     print("Building \(rows) metric rows...")
     let batch = makeBatch(rows: rows)
+    if let directory {
+        // For benchmarks/server-sort: the same rows as Native blocks for the 18.16 table,
+        // once in arrival order and once sorted by the ORDER BY key, so the server's CPU
+        // per row can be compared on identical data.
+        do {
+            let plan = try NativeInsertPlan(logicalSchema: logicalSchema, table: legacyTable, orderBy: orderBy)
+            for (name, sorted) in [("unsorted", false), ("sorted", true)] {
+                let blob = try NativeEncoder.encodeBlock(batch, plan: plan, sorted: sorted)
+                let path = directory + "/" + name + ".native"
+                guard let file = fopen(path, "wb") else { fatalError("cannot write \(path)") }
+                _ = blob.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+                fclose(file)
+                print("\(path): \(blob.count) bytes, columns \(plan.insertColumnList)")
+            }
+        } catch {
+            fatalError("\(error)")
+        }
+        return
+    }
     print("batch: \(batch.byteCount / 1_000_000) MB in column buffers; best of \(repeats) runs, one core")
     print("columns: step, best wall time (median), best thread CPU time, rows/s and uncompressed MB/s per CPU second\n")
 

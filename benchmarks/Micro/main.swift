@@ -4,10 +4,17 @@
 //       sort + encode + compress of a metrics-shaped batch (18.16 and modern tables)
 //   SluiceBenchmarks decode [events] [metrics|inference|gateway] [chunks=N]
 //       decode + route + validate of CloudEvents
+//   SluiceBenchmarks native-files DIR [rows]
+//       writes DIR/{sorted,unsorted}.native for benchmarks/server-sort/run.sh
 //
 // Build with `swift build -c release --product SluiceBenchmarks`.
 var arguments = Array(CommandLine.arguments.dropFirst())
-let mode = arguments.first.map { ["encode", "decode"].contains($0) ? arguments.removeFirst() : "all" } ?? "all"
+let mode = arguments.first.map { ["encode", "decode", "native-files"].contains($0) ? arguments.removeFirst() : "all" } ?? "all"
+
+if mode == "native-files" {
+    guard let directory = arguments.first else { fatalError("usage: SluiceBenchmarks native-files DIR [rows]") }
+    runEncodeBenchmark(rows: arguments.count > 1 ? Int(arguments[1]) ?? 1_000_000 : 1_000_000, repeats: 1, only: "", writeNativeTo: directory)
+}
 
 if mode == "encode" || mode == "all" {
     runEncodeBenchmark(
