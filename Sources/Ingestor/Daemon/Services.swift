@@ -77,9 +77,11 @@ public struct MetricsSampler: Service {
         let inFlightEvents = Gauge(label: "sluice_events_in_flight")
         let windows = pipeline.writers.map { Gauge(label: "sluice_dedup_window_keys", dimensions: [("table", $0.tableName)]) }
         let pending = pipeline.writers.map { Gauge(label: "sluice_batch_pending_rows", dimensions: [("table", $0.tableName)]) }
+        let resident = Gauge(label: "sluice_process_resident_memory_bytes")
         budget.record(pipeline.budget.limit)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             inFlight.record(pipeline.budget.used)
+            if let rss = Self.residentBytes() { resident.record(rss) }
             inFlightEvents.record(pipeline.accounting.inFlight)
             for (i, w) in pipeline.writers.enumerated() {
                 let s = await w.stats
@@ -88,6 +90,15 @@ public struct MetricsSampler: Service {
             }
             try? await Task.sleep(for: interval)
         }
+    }
+
+    /// RSS from `/proc/self/statm`, next to the budget: the budget bounds what Sluice
+    /// holds for events, and RSS shows whether everything else stays small too.
+    static func residentBytes() -> Int? {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return nil }
+        let fields = text.split(separator: " ")
+        guard fields.count > 1, let pages = Int(fields[1]) else { return nil }
+        return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 }
 

@@ -57,6 +57,7 @@ public final class IngestPipeline: Sendable {
     private let stopTicker = Mutex(false)
     private let logger: Logger
     private let decodeErrors = Counter(label: "sluice_events_rejected_total")
+    private let decodeStage = StageCounters(stage: "decode")
 
     struct Submission: Sendable {
         let chunk: MessageChunk
@@ -175,6 +176,8 @@ public final class IngestPipeline: Sendable {
         let accounting = self.accounting
         let onResolved = submission.onResolved
         accounting.received(messages: messages, events: decoded.eventsPerMessage)
+        decodeStage.received.increment(by: decoded.eventsPerMessage.reduce(0) { $0 + Int($1) })
+        decodeStage.emitted.increment(by: decoded.tables.reduce(0) { $0 + ($1?.rowCount ?? 0) })
         submission.onDecoded?(decoded.rejections)
         let ack = ChunkAcknowledgement(
             messages: messages, eventsPerMessage: decoded.eventsPerMessage, budget: budget, charge: submission.charge,
@@ -188,6 +191,7 @@ public final class IngestPipeline: Sendable {
         }
         if !decoded.rejections.isEmpty {
             decodeErrors.increment(by: decoded.rejections.count)
+            Self.countRejections(decoded.rejections, into: decodeStage)
             let now = WallClock.nowSeconds()
             var rows: [DeadLetterRow] = []
             var settling: [(ChunkAcknowledgement, Int32)] = []
@@ -202,6 +206,26 @@ public final class IngestPipeline: Sendable {
             await deadLetterWriter.appendDeadLetters(rows, settling: settling)
         }
         ack.start()
+    }
+
+    /// Rejections by class, so a dashboard tells a publisher sending the wrong envelope
+    /// from one sending the wrong field types or an unknown event type.
+    static func countRejections(_ rejections: [Rejection], into stage: StageCounters) {
+        var byType: [String: Int] = [:]
+        for r in rejections {
+            let type: String
+            if !r.dataset.isEmpty {
+                type = "invalid_field"  // routed, but a data field is missing or mistyped
+            } else if r.field.isEmpty {
+                type = "malformed"  // not JSON, not UTF-8, too deep or too large
+            } else if r.field == "type" {
+                type = "unroutable"  // no dataset takes this CloudEvent type
+            } else {
+                type = "invalid_envelope"
+            }
+            byType[type, default: 0] += 1
+        }
+        for (type, count) in byType { stage.errors(type, count: count) }
     }
 
     /// A redelivered poison message must produce one dead-letter row, not one per

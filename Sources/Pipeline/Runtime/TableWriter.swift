@@ -97,6 +97,8 @@ public actor TableWriter {
     private let batchBytes: Recorder
     private let flushLatency: Timer
     private let insertErrors: @Sendable (SinkError) -> Void
+    private let dedupStage: StageCounters
+    private let sinkStage: StageCounters
 
     /// - Parameters:
     ///   - schema: the table's logical schema; batches are built with it.
@@ -126,9 +128,14 @@ public actor TableWriter {
         batchRows = Recorder(label: "sluice_batch_rows", dimensions: dims, aggregate: true)
         batchBytes = Recorder(label: "sluice_batch_bytes", dimensions: dims, aggregate: true)
         flushLatency = Timer(label: "sluice_flush_duration_seconds", dimensions: dims, preferredDisplayUnit: .seconds)
+        let sinkStage = StageCounters(stage: "sink", table: tableName)
         insertErrors = { error in
-            Counter(label: "sluice_insert_errors_total", dimensions: dims + [("code", error.code.map(String.init) ?? "\(error.kind)")]).increment()
+            let code = error.code.map(String.init) ?? "\(error.kind)"
+            Counter(label: "sluice_insert_errors_total", dimensions: dims + [("code", code)]).increment()
+            sinkStage.errors(code)
         }
+        self.sinkStage = sinkStage
+        dedupStage = StageCounters(stage: "dedup", table: tableName)
     }
 
     // MARK: Input
@@ -138,6 +145,7 @@ public actor TableWriter {
     public func append(_ rows: TableRows, ack: ChunkAcknowledgement) async {
         let n = rows.rowCount
         guard n > 0 else { return }
+        dedupStage.received.increment(by: n)
         // Look suspected redeliveries up in ClickHouse first, before touching state, so
         // that everything after the await happens in one step.
         var suspects: [EventKey] = []
@@ -172,6 +180,8 @@ public actor TableWriter {
                 }
             }
         }
+        dedupStage.emitted.increment(by: accepted.count)
+        dedupStage.dropped("duplicate", count: n - accepted.count)
         if !accepted.isEmpty {
             if accepted.count == n {
                 current.batch.append(contentsOf: rows.batch)
@@ -271,6 +281,7 @@ public actor TableWriter {
         guard let batch = open else { return }
         open = nil
         openBytes = 0
+        sinkStage.received.increment(by: batch.rowCount)
         queued.append(batch)
         startFlushes()
     }
@@ -356,9 +367,15 @@ public actor TableWriter {
         batchRows.record(batch.rowCount)
         batchBytes.record(batch.batch.byteCount)
         switch outcome {
-        case .inserted: rowsInserted.increment(by: batch.rowCount)
-        case .deadLettered: deadLetteredCounter.increment(by: batch.rowCount)
-        case .duplicate: duplicatesCounter.increment(by: batch.rowCount)
+        case .inserted:
+            rowsInserted.increment(by: batch.rowCount)
+            sinkStage.emitted.increment(by: batch.rowCount)
+        case .deadLettered:
+            deadLetteredCounter.increment(by: batch.rowCount)
+            sinkStage.dropped("dead_letter", count: batch.rowCount)
+        case .duplicate:
+            duplicatesCounter.increment(by: batch.rowCount)
+            sinkStage.dropped("duplicate", count: batch.rowCount)
         }
         batch.settleAll(as: outcome)
     }
@@ -379,6 +396,7 @@ public actor TableWriter {
         // The keys stay known: a redelivery of this event is a duplicate of the dead letter.
         window.markDurable(batch.keys, now: Self.nowNanos())
         deadLetteredCounter.increment(by: rows.count)
+        sinkStage.dropped("dead_letter", count: rows.count)
         logger.error("rows refused by ClickHouse sent to the dead-letter table", metadata: ["rows": "\(rows.count)", "error": "\(reason)"])
         await submitter.submit(rows, settling: settling)
     }
