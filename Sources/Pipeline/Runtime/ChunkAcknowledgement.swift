@@ -38,6 +38,11 @@ public final class ChunkAcknowledgement: Sendable {
         var remaining: [Int32]
         var resolutions: [MessageResolution]
         var unsettledMessages: Int
+        /// Messages that produced no events, reported by `start()`. Only these: a
+        /// message whose events all settled before `start()` (duplicates found while the
+        /// chunk was being wired in) was already reported by `settle`, and reporting it
+        /// again would count its events twice and acknowledge it twice.
+        var emptyAtStart: [Int]
         /// The budget charge goes back exactly once, whichever path settles last.
         var released = false
     }
@@ -65,17 +70,16 @@ public final class ChunkAcknowledgement: Sendable {
         state = Mutex(State(
             remaining: eventsPerMessage,
             resolutions: Array(repeating: MessageResolution(), count: messages.count),
-            unsettledMessages: unsettled))
+            unsettledMessages: unsettled,
+            emptyAtStart: eventsPerMessage.indices.filter { eventsPerMessage[$0] == 0 }))
     }
 
     /// Reports messages that produced no events at all (an empty batch): they are
     /// settled from the start. Call once, after wiring the chunk into the pipeline.
     public func start() {
         let (empty, done) = state.withLock { s -> ([ResolvedMessage], Bool) in
-            var out: [ResolvedMessage] = []
-            for (i, r) in s.remaining.enumerated() where r == 0 {
-                out.append(ResolvedMessage(index: i, message: messages[i], resolution: s.resolutions[i]))
-            }
+            let out = s.emptyAtStart.map { ResolvedMessage(index: $0, message: messages[$0], resolution: s.resolutions[$0]) }
+            s.emptyAtStart = []
             return (out, s.takeRelease())
         }
         if !empty.isEmpty { onResolved(empty) }

@@ -1,4 +1,5 @@
 import Pipeline
+import Synchronization
 import Testing
 
 @Suite struct ChunkAcknowledgementTests {
@@ -27,6 +28,22 @@ import Testing
         ack.start()
         #expect(rec.resolution(0) == MessageResolution())
         #expect(rec.resolution(1) == nil)
+    }
+
+    /// Duplicates are settled while the chunk is still being wired in, before `start()`.
+    /// Such a message must be reported once, not again by `start()`: a second report
+    /// counts its events twice in the accounting and acknowledges the source twice.
+    @Test func aMessageSettledBeforeStartIsReportedOnce() {
+        let reports = Mutex<[Int]>([])
+        let ack = ChunkAcknowledgement(messages: messages(3), eventsPerMessage: [2, 0, 1]) { resolved in
+            reports.withLock { $0.append(contentsOf: resolved.map(\.index)) }
+        }
+        ack.settle(message: 0, as: .duplicate)
+        ack.settle(message: 0, as: .duplicate)
+        ack.start()
+        ack.settle(message: 2, as: .inserted)
+        ack.start()
+        #expect(reports.withLock { $0.sorted() } == [0, 1, 2], "each message reported exactly once")
     }
 
     @Test func budgetIsReturnedWhenTheLastMessageSettles() {
