@@ -33,7 +33,7 @@ public struct SluiceDaemon: Sendable {
         factory.valueHistogramBuckets["sluice_batch_rows"] = [10, 100, 1000, 5000, 10_000, 50_000, 100_000, 250_000, 500_000, 1_000_000]
         let kib: Double = 1024
         factory.valueHistogramBuckets["sluice_batch_bytes"] = [kib, 16 * kib, 128 * kib, kib * kib, 4 * kib * kib, 16 * kib * kib, 64 * kib * kib, 256 * kib * kib]
-        MetricsSystem.bootstrap(factory)
+        MetricsSystem.bootstrap(DocumentedMetricsFactory(prometheus: factory, help: MetricHelp.text))
     }
 
     public init(configuration: SluiceConfiguration, registry: PrometheusCollectorRegistry, logger: Logger) throws {
