@@ -19,10 +19,11 @@ trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 HTTP=$(free_port); TCP=$(free_port)
-swift build -c release --product SluiceBenchmarks >/dev/null
-"$ROOT/.build/release/SluiceBenchmarks" native-files "$WORK" "$ROWS"
+BIN=${SLUICE_BIN_DIR:-$ROOT/.build/release}
+[ -x "$BIN/SluiceBenchmarks" ] || swift build -c release --product SluiceBenchmarks >/dev/null
+"$BIN/SluiceBenchmarks" native-files "$WORK" "$ROWS"
 bash deploy/local/clickhouse.sh start "$WORK/ch" "$HTTP" "$TCP" >/dev/null
-PID=$(cat "$WORK/ch/pid")
+PID=$(cat "$WORK/ch/pid" 2>/dev/null || cat "$WORK/ch/pid.launch")
 ch() { curl -sS --fail-with-body "http://127.0.0.1:$HTTP/" --data-binary "$1"; }
 ticks() { awk '{print $14 + $15}' "/proc/$PID/stat"; }
 HZ=$(getconf CLK_TCK)
