@@ -12,6 +12,13 @@ public enum PublishTargets {
         if url.hasPrefix("http://") || url.hasPrefix("https://") {
             return HTTPPublishTarget(baseURL: url, mode: httpMode, headers: headers)
         }
+        if url.hasPrefix("redis://") {
+            do {
+                return try RedisPublishTarget(url: url)
+            } catch {
+                throw UnsupportedTarget(description: "--to \(url): \(error.message)")
+            }
+        }
         throw UnsupportedTarget(description: "--to \(url): expected http://HOST:PORT, redis://HOST:PORT/STREAM or kafka://BOOTSTRAP/TOPIC")
     }
 }
