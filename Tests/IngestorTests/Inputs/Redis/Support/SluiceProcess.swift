@@ -61,8 +61,10 @@ final class SluiceProcess: Sendable {
         let environment = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("SLUICE_") }.map { "\($0.key)=\($0.value)" }
         let cEnvironment: [UnsafeMutablePointer<CChar>?] = environment.map { strdup($0) } + [nil]
         defer { for e in cEnvironment { free(e) } }
+        var attributes = Self.cleanSignalAttributes()
+        defer { posix_spawnattr_destroy(&attributes) }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, "/bin/bash", &actions, nil, cArguments, cEnvironment)
+        let rc = posix_spawn(&pid, "/bin/bash", &actions, &attributes, cArguments, cEnvironment)
         guard rc == 0 else { throw Failure(description: "posix_spawn failed: \(String(cString: strerror(rc)))") }
         let spawned = pid
         self.pid = spawned
@@ -76,6 +78,23 @@ final class SluiceProcess: Sendable {
             exit.withLock { $0 = status }
         }
         thread.start()
+    }
+
+    /// An empty signal mask and default handlers for the child: Swift's cooperative
+    /// threads block every signal, and a spawned child inherits the mask (a daemon that
+    /// never sees SIGTERM cannot be stopped gracefully).
+    static func cleanSignalAttributes() -> posix_spawnattr_t {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        return attributes
     }
 
     var hasExited: Bool { exit.withLock { $0 != nil } }
