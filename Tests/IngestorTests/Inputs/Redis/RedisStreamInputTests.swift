@@ -200,4 +200,34 @@ import Testing
             #expect(await daemon.terminate() == 0)
         }
     }
+
+    @Test func aFullMemoryBudgetStopsReadingAndRedisKeepsTheBacklog() async throws {
+        try await withFixture("budget") { f in
+            let stream = "budget-s"
+            let total = 50_000
+            // The whole backlog is in Redis before the daemon starts. A 1 MiB budget holds
+            // about three reads of 1000 entries (~350 B each); each settles only when its
+            // batch is flushed (max_age), so without back-pressure the reader would pull
+            // most of the backlog into its pending list within a second.
+            try await f.publish(RedisIngestFixture.events(count: total, seed: 31), stream: stream)
+            let config = try f.writeConfig(name: "daemon", streams: [stream], consumer: "c1", maxAge: "200ms", memoryBudget: "1MiB")
+            let daemon = try f.startDaemon(config: config, name: "daemon")
+            var maxPending = 0
+            var samples = 0
+            let deadline = ContinuousClock.now + .seconds(90)
+            while try await f.metricsRows().rows < total, ContinuousClock.now < deadline {
+                maxPending = max(maxPending, try await f.pending([stream]))
+                samples += 1
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            print("budget 1MiB: at most \(maxPending) entries pending over \(samples) samples")
+            #expect(samples > 5, "the drain was observed while it ran")
+            #expect(maxPending > 0)
+            #expect(maxPending <= 10_000, "reading stops while the budget is full (\(maxPending) pending at most)")
+            let (rows, distinct) = try await f.waitForRows(total, timeout: .seconds(30))
+            #expect(rows == total && distinct == total, "Redis kept the rest and nothing was lost")
+            #expect(try await f.waitForPending([stream], toBe: 0, timeout: .seconds(10)) == 0)
+            #expect(await daemon.terminate() == 0)
+        }
+    }
 }

@@ -41,7 +41,7 @@ final class RedisIngestFixture: Sendable {
     /// Writes `<name>.yaml` and returns its path. Ports for http and query are fresh.
     func writeConfig(
         name: String, streams: [String], consumer: String, claimIdle: String = "30s", claimInterval: String = "1s",
-        maxAge: String = "300ms"
+        maxAge: String = "300ms", memoryBudget: String = "128MiB"
     ) throws -> String {
         let ports = try FreePort.next(count: 2)
         let yaml = """
@@ -60,7 +60,7 @@ final class RedisIngestFixture: Sendable {
                 max_rows: 100000
                 max_bytes: 32MiB
                 max_age: \(maxAge)
-              memory_budget: 128MiB
+              memory_budget: \(memoryBudget)
             inputs:
               redis:
                 url: \(redis.url)
