@@ -102,12 +102,34 @@ public enum ProcessRunner {
         posix_spawn_file_actions_addopen(&actions, 2, stderrPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         let cArguments: [UnsafeMutablePointer<CChar>?] = argv.map { strdup($0) } + [nil]
         defer { for argument in cArguments { free(argument) } }
+        var attributes = ProcessRunner.cleanSignalAttributes()
+        defer { posix_spawnattr_destroy(&attributes) }
         var pid: pid_t = 0
-        let rc = posix_spawn(&pid, argv[0], &actions, nil, cArguments, environ)
+        let rc = posix_spawn(&pid, argv[0], &actions, &attributes, cArguments, environ)
         guard rc == 0 else {
             throw Failure(command: command, result: nil, reason: "posix_spawn failed: \(String(cString: strerror(rc)))")
         }
         return pid
+    }
+
+    /// Spawn attributes that give the child an empty signal mask and default handlers.
+    ///
+    /// A child inherits the spawning thread's signal mask, and Swift's cooperative
+    /// threads block every signal: without this, a `redis-server` started from a test
+    /// never sees the SIGTERM of `redis.sh stop`, is SIGKILLed 10 s later, and loses
+    /// the last second of its append-only file.
+    static func cleanSignalAttributes() -> posix_spawnattr_t {
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        var empty = sigset_t()
+        sigemptyset(&empty)
+        posix_spawnattr_setsigmask(&attributes, &empty)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGTERM, SIGINT, SIGHUP, SIGPIPE, SIGQUIT, SIGUSR1, SIGUSR2] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        return attributes
     }
 
     /// `waitpid` blocks, so it runs on a thread of its own.

@@ -105,10 +105,16 @@ public struct RedisInputConfiguration: Sendable, Hashable {
     public var block: Duration
     /// `inputs.redis.claim_interval`: how often pending entries of dead consumers are looked for.
     public var claimInterval: Duration
+    /// `inputs.redis.connect_timeout`: how long a TCP connect to Redis may take.
+    public var connectTimeout: Duration
+    /// `inputs.redis.lag_interval`: how often `XINFO GROUPS` is sampled into the lag and
+    /// pending gauges.
+    public var lagInterval: Duration
 
     public init(
         url: String, streams: [String], group: String = "sluice", consumer: String, claimIdle: Duration = .seconds(30),
-        batchSize: Int = 1000, block: Duration = .seconds(1), claimInterval: Duration = .seconds(5)
+        batchSize: Int = 1000, block: Duration = .seconds(1), claimInterval: Duration = .seconds(5),
+        connectTimeout: Duration = .seconds(5), lagInterval: Duration = .seconds(5)
     ) {
         self.url = url
         self.streams = streams
@@ -118,6 +124,8 @@ public struct RedisInputConfiguration: Sendable, Hashable {
         self.batchSize = batchSize
         self.block = block
         self.claimInterval = claimInterval
+        self.connectTimeout = connectTimeout
+        self.lagInterval = lagInterval
     }
 
     init(source: ConfigSource, defaultConsumer: String) throws(ConfigurationError) {
@@ -135,6 +143,19 @@ public struct RedisInputConfiguration: Sendable, Hashable {
         batchSize = try source.int("inputs.redis.batch_size", default: 1000, in: 1...100_000)
         block = try source.duration("inputs.redis.block", default: .seconds(1), minimum: .milliseconds(1))
         claimInterval = try source.duration("inputs.redis.claim_interval", default: .seconds(5), minimum: .milliseconds(50))
+        connectTimeout = try source.duration("inputs.redis.connect_timeout", default: .seconds(5), minimum: .milliseconds(10))
+        lagInterval = try source.duration("inputs.redis.lag_interval", default: .seconds(5), minimum: .milliseconds(100))
+        for (i, s) in streams.enumerated() where s.isEmpty {
+            throw ConfigurationError(key: "inputs.redis.streams[\(i)]", reason: "must not be empty")
+        }
+        if Set(streams).count != streams.count {
+            throw ConfigurationError(key: "inputs.redis.streams", reason: "lists a stream twice")
+        }
+        do {
+            _ = try RedisEndpoint(url: url)
+        } catch {
+            throw ConfigurationError(key: "inputs.redis.url", reason: error.message)
+        }
     }
 }
 

@@ -126,8 +126,10 @@ public struct SluiceConfiguration: Sendable {
         if let redis {
             lines += [
                 "inputs:", "  redis:",
-                "    url: \(redis.url)", "    streams: [\(redis.streams.joined(separator: ", "))]",
+                "    url: \(RedisEndpoint.redacting(redis.url))", "    streams: [\(redis.streams.joined(separator: ", "))]",
                 "    group: \(redis.group)", "    consumer: \(redis.consumer)", "    claim_idle: \(d(redis.claimIdle))",
+                "    batch_size: \(redis.batchSize)", "    block: \(d(redis.block))", "    claim_interval: \(d(redis.claimInterval))",
+                "    connect_timeout: \(d(redis.connectTimeout))", "    lag_interval: \(d(redis.lagInterval))",
             ]
         }
         if let kafka {

@@ -5,14 +5,14 @@ public import ServiceLifecycle
 public enum InputFactory {
     public static func makeInputs(configuration: SluiceConfiguration, daemon: SluiceDaemon, logger: Logger) throws -> [any Service] {
         var inputs: [any Service] = []
-        if configuration.redis != nil {
-            logger.warning("inputs.redis is configured but this build has no Redis input yet; ignoring it")
+        if let redis = configuration.redis {
+            let input = try RedisStreamInput(configuration: redis, pipeline: daemon.pipeline, gate: daemon.gate, logger: logger)
+            daemon.health.register(input.healthCheck)
+            inputs.append(input)
         }
         if configuration.kafka != nil {
             logger.warning("inputs.kafka is configured but this build has no Kafka input yet; ignoring it")
         }
-        _ = daemon
-        inputs.reserveCapacity(2)
         return inputs
     }
 }

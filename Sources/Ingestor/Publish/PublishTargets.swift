@@ -22,6 +22,13 @@ public enum PublishTargets {
                 throw UnsupportedTarget(description: "--to \(url): cannot create the directory: \(error)")
             }
         }
+        if url.hasPrefix("redis://") {
+            do {
+                return try RedisPublishTarget(url: url)
+            } catch {
+                throw UnsupportedTarget(description: "--to \(url): \(error.message)")
+            }
+        }
         throw UnsupportedTarget(description: "--to \(url): expected http://HOST:PORT, redis://HOST:PORT/STREAM or kafka://BOOTSTRAP/TOPIC")
     }
 }
