@@ -47,7 +47,7 @@ for _ in $(seq 100); do curl -sf "http://127.0.0.1:$SIDE/health/ready" >/dev/nul
 echo "ClickHouse $(ch 'SELECT version()'); $EVENTS metrics events ($(du -sh "$WORK/bodies" | cut -f1) of JSON), batches of $BATCH, $CONCURRENCY requests in flight"
 start=$(date +%s.%N)
 ls "$WORK"/bodies/*.json | xargs -P "$CONCURRENCY" -I{} curl -sS -o /dev/null -w '%{http_code}\n' \
-  -H 'Content-Type: application/cloudevents-batch+json' --data-binary @{} "http://127.0.0.1:$APP/v1/events" | sort | uniq -c | sed 's/^/  HTTP status count: /'
+  -H 'Content-Type: application/cloudevents-batch+json' -H 'Expect:' --data-binary @{} "http://127.0.0.1:$APP/v1/events" | sort | uniq -c | sed 's/^/  HTTP status count: /'
 until [ "$(ch "SELECT count() FROM bench.metrics")" -ge "$EVENTS" ]; do sleep 0.05; done
 end=$(date +%s.%N)
 rows=$(ch "SELECT count() FROM bench.metrics")
