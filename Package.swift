@@ -14,6 +14,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "sluice", targets: ["sluice"]),
+        // librdkafka's mock cluster as a process, for tests and benchmarks.
+        .executable(name: "sluice-kafka-mock", targets: ["KafkaMockCluster"]),
         .library(name: "Pipeline", targets: ["Pipeline"]),
         .library(name: "Sinks", targets: ["Sinks"]),
         .library(name: "Ingestor", targets: ["Ingestor"]),
@@ -81,6 +83,11 @@ let package = Package(
                 "Ingestor",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "KafkaMockCluster",
+            dependencies: ["CRdkafka"],
             swiftSettings: strictSettings
         ),
         .executableTarget(

@@ -8,8 +8,10 @@ public enum InputFactory {
         if configuration.redis != nil {
             logger.warning("inputs.redis is configured but this build has no Redis input yet; ignoring it")
         }
-        if configuration.kafka != nil {
-            logger.warning("inputs.kafka is configured but this build has no Kafka input yet; ignoring it")
+        if let kafka = configuration.kafka {
+            let input = try KafkaInput(configuration: kafka, pipeline: daemon.pipeline, gate: daemon.gate, logger: logger)
+            daemon.health.register(try KafkaHealthCheck(configuration: kafka, input: input))
+            inputs.append(input)
         }
         _ = daemon
         inputs.reserveCapacity(2)

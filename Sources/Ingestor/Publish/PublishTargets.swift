@@ -12,6 +12,9 @@ public enum PublishTargets {
         if url.hasPrefix("http://") || url.hasPrefix("https://") {
             return HTTPPublishTarget(baseURL: url, mode: httpMode, headers: headers)
         }
+        if url.hasPrefix("kafka://") {
+            return try KafkaPublishTarget(url: url, mode: httpMode)
+        }
         throw UnsupportedTarget(description: "--to \(url): expected http://HOST:PORT, redis://HOST:PORT/STREAM or kafka://BOOTSTRAP/TOPIC")
     }
 }
