@@ -21,7 +21,9 @@ import Glibc
     /// Every event exactly once, and nothing left uncommitted.
     func expectExactlyOnce(_ f: KafkaStreamFixture, total: Int = total) async throws {
         try await f.waitUntil("\(total) rows", timeout: .seconds(90)) { try await f.rowCount() >= total }
+        f.note("\(total) rows")
         try await f.waitForCommitsAtLogEnd()
+        f.note("commits at the log end")
         // A moment for any late duplicate insert to show up.
         try await Task.sleep(for: .milliseconds(500))
         let (rows, distinct) = try await f.rowsAndDistinctKeys()
@@ -153,8 +155,8 @@ import Glibc
     }
 
     @Test func aFullMemoryBudgetPausesPartitionsAndLosesNothing() async throws {
-        try await KafkaStreamFixture.with(name: "pause", total: 60_000) { f in
-            let daemon = try await f.startDaemon(extraKafka: ["chunk_messages: 500"], memoryBudget: "1MiB")
+        try await KafkaStreamFixture.with(name: "pause", total: 30_000) { f in
+            let daemon = try await f.startDaemon(memoryBudget: "2MiB", chunkMessages: 500)
             // Keep ClickHouse from taking rows for a while, so the budget fills up.
             try await f.clickhouse.execute("RENAME TABLE \(f.database).metrics TO \(f.database).metrics_parked")
             try await f.produceAtOnce(upTo: 20_000)
@@ -162,10 +164,13 @@ import Glibc
                 let m = try await f.httpGet(port: daemon.queryPort, path: "/metrics")
                 return Self.gauge("sluice_kafka_paused", in: m) == 1
             }
+            f.note("paused; letting ClickHouse take rows again")
             try await f.clickhouse.execute("RENAME TABLE \(f.database).metrics_parked TO \(f.database).metrics")
-            try await f.produce(upTo: 60_000)
-            try await expectExactlyOnce(f, total: 60_000)
+            try await f.produce(upTo: 30_000)
+            f.note("all produced")
+            try await expectExactlyOnce(f, total: 30_000)
             let m = try await f.httpGet(port: daemon.queryPort, path: "/metrics")
+            f.note("pauses: \(Self.gauge("sluice_kafka_pauses_total", in: m) ?? -1)")
             #expect(Self.gauge("sluice_kafka_paused", in: m) == 0, "resumed once the budget drained")
         }
     }

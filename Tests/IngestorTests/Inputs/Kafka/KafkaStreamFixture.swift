@@ -39,6 +39,7 @@ final class KafkaStreamFixture: @unchecked Sendable {
     let producer: KafkaProducer
     let metadata: KafkaMetadataClient
     private(set) var daemons: [Daemon] = []
+    private let started = ContinuousClock.now
     private var produced = 0
 
     /// A `sluice run` process with its config.
@@ -66,8 +67,9 @@ final class KafkaStreamFixture: @unchecked Sendable {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             events = SyntheticEvents(dataset: .metrics, total: total, startMillis: now - 60_000, spanMillis: 60_000, seed: UInt64.random(in: 1...1_000_000))
-            producer = try KafkaProducer(brokers: cluster.bootstrap)
-            metadata = try KafkaMetadataClient(brokers: cluster.bootstrap)
+            // Quiet: at teardown the cluster stops before these clients do.
+            producer = try KafkaProducer(brokers: cluster.bootstrap, properties: ["log_level": "2"])
+            metadata = try KafkaMetadataClient(brokers: cluster.bootstrap, properties: ["log_level": "2"])
             try await migrate()
         } catch {
             await cluster.stop()
@@ -78,7 +80,7 @@ final class KafkaStreamFixture: @unchecked Sendable {
     // MARK: Daemons
 
     /// Writes a config for one daemon (own ports) and returns its path.
-    func writeConfig(index: Int, extraKafka: [String] = [], extraPipeline: [String] = [], memoryBudget: String = "128MiB") throws -> (path: String, queryPort: Int) {
+    func writeConfig(index: Int, extraKafka: [String] = [], extraPipeline: [String] = [], memoryBudget: String = "128MiB", chunkMessages: Int = 2000) throws -> (path: String, queryPort: Int) {
         let ports = try FreePort.next(count: 2)
         let yaml = """
             clickhouse:
@@ -104,7 +106,7 @@ final class KafkaStreamFixture: @unchecked Sendable {
                 topics: [\(topic)]
                 group: \(group)
                 commit_interval: 200ms
-                chunk_messages: 2000
+                chunk_messages: \(chunkMessages)
                 chunk_max_wait: 20ms
                 drain_timeout: 5s
                 statistics_interval: 1s
@@ -129,9 +131,12 @@ final class KafkaStreamFixture: @unchecked Sendable {
 
     /// Starts `sluice run` and waits until its side-port answers.
     @discardableResult
-    func startDaemon(extraKafka: [String] = [], extraPipeline: [String] = [], memoryBudget: String = "128MiB") async throws -> Daemon {
+    func startDaemon(
+        extraKafka: [String] = [], extraPipeline: [String] = [], memoryBudget: String = "128MiB", chunkMessages: Int = 2000
+    ) async throws -> Daemon {
         let (path, queryPort) = try writeConfig(
-            index: daemons.count + 1, extraKafka: extraKafka, extraPipeline: extraPipeline, memoryBudget: memoryBudget)
+            index: daemons.count + 1, extraKafka: extraKafka, extraPipeline: extraPipeline, memoryBudget: memoryBudget,
+            chunkMessages: chunkMessages)
         let process = try BackgroundProcess(Self.sluice, ["run", "--config", path])
         let daemon = Daemon(process: process, configPath: path, queryPort: queryPort)
         daemons.append(daemon)
@@ -260,6 +265,12 @@ final class KafkaStreamFixture: @unchecked Sendable {
             let (hw, committed) = (try await highWatermarks(), try await committedOffsets())
             return allPartitions.allSatisfy { hw[$0] != nil && committed[$0] == hw[$0] }
         }
+    }
+
+    /// Prints a progress line with the time since the fixture started.
+    func note(_ text: String) {
+        let t = ContinuousClock.now - started
+        print(String(format: "[kafka %@ %6.1fs] ", topic, Double(t.components.seconds) + Double(t.components.attoseconds) / 1e18) + text)
     }
 
     /// The tail of each daemon's log, for failure messages.
