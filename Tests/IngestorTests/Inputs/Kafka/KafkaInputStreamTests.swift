@@ -175,6 +175,27 @@ import Glibc
         }
     }
 
+    @Test func sluicePublishToKafkaInBothBindingsReachesClickHouse() async throws {
+        try await KafkaStreamFixture.with(name: "publish", total: 12_000) { f in
+            let url = "kafka://\(f.cluster.bootstrap)/\(f.topic)"
+            for (mode, seed) in [("binary", "7"), ("structured", "8")] {
+                // Exits non-zero (and so throws) unless every record was delivered.
+                try await ProcessRunner.run(
+                    KafkaStreamFixture.sluice,
+                    ["publish", "--dataset", "metrics", "--count", "6000", "--to", url, "--mode", mode, "--seed", seed, "--quiet"],
+                    timeout: .seconds(60))
+            }
+            let hw = try await f.highWatermarks()
+            #expect(hw.values.reduce(0, +) == 12_000, "every published record is in the topic")
+            #expect(hw.values.allSatisfy { $0 > 1000 }, "keyed records spread over all partitions: \(hw)")
+            try await f.startDaemon()
+            try await f.waitUntil("12,000 rows") { try await f.rowCount() >= 12_000 }
+            try await f.waitForCommitsAtLogEnd()
+            let (rows, distinct) = try await f.rowsAndDistinctKeys()
+            #expect(rows == 12_000 && distinct == 12_000)
+        }
+    }
+
     static func gauge(_ name: String, in metrics: String) -> Double? {
         for line in metrics.split(separator: "\n") where line.hasPrefix(name + " ") {
             return Double(line.dropFirst(name.count + 1).trimmingCharacters(in: .whitespaces))
