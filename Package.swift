@@ -91,6 +91,12 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .executableTarget(
+            name: "SluiceKafkaBench",
+            dependencies: ["Ingestor"],
+            path: "benchmarks/kafka/KafkaBench",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
             name: "SluiceBenchmarks",
             dependencies: ["Pipeline", "Sinks"],
             path: "benchmarks/Micro",
