@@ -131,9 +131,13 @@ final class KafkaPollLoop: @unchecked Sendable {
             }
             // Take what librdkafka has queued, up to a chunk's worth, before anything else.
             var polled = 0
+            var receivedAt: Int64 = 0
             while polled < chunkMessages, let record = consumer.poll(timeoutMs: polled == 0 ? timeout : 0) {
+                // One clock read per 256 records: a burst drains librdkafka's local queue
+                // in well under a millisecond, and a read per record cost ~2% of the CPU.
+                if polled & 255 == 0 { receivedAt = WallClock.nowNanos() }
                 polled += 1
-                take(record)
+                take(record, receivedAtNanos: receivedAt)
             }
             if polled > 0 { receivedCounter.increment(by: polled) }
             let now = clock.now
@@ -152,7 +156,7 @@ final class KafkaPollLoop: @unchecked Sendable {
         shutdown()
     }
 
-    private func take(_ record: KafkaRecord) {
+    private func take(_ record: KafkaRecord, receivedAtNanos: Int64) {
         defer { record.destroy() }
         if let error = record.error {
             if record.isPartitionEOF { return }
@@ -165,7 +169,7 @@ final class KafkaPollLoop: @unchecked Sendable {
         let format: MessageFormat = record.forEachHeader { classifier.add(name: $0, value: $1) } ? classifier.format : .structured
         builder.append(
             value: record.value, format: format, partition: partition, offset: record.offset,
-            receivedAtNanos: WallClock.nowNanos(), now: clock.now)
+            receivedAtNanos: receivedAtNanos, now: clock.now)
     }
 
     private func handOffIfReady(now: ContinuousClock.Instant) {
