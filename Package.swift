@@ -14,6 +14,8 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "sluice", targets: ["sluice"]),
+        // librdkafka's mock cluster as a process, for tests and benchmarks.
+        .executable(name: "sluice-kafka-mock", targets: ["KafkaMockCluster"]),
         .library(name: "Pipeline", targets: ["Pipeline"]),
         .library(name: "Sinks", targets: ["Sinks"]),
         .library(name: "Ingestor", targets: ["Ingestor"]),
@@ -92,6 +94,17 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "benchmarks/Query",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "KafkaMockCluster",
+            dependencies: ["CRdkafka"],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "SluiceKafkaBench",
+            dependencies: ["Ingestor"],
+            path: "benchmarks/kafka/KafkaBench",
             swiftSettings: strictSettings
         ),
         .executableTarget(

@@ -109,6 +109,7 @@ struct Publish: AsyncParsableCommand {
             Examples:
               sluice publish --dataset metrics --count 100000 --rate 5000 --to http://127.0.0.1:8080 --mode batch
               sluice publish --dataset metrics --count 200000 --to redis://127.0.0.1:16379/events
+              sluice publish --dataset metrics --count 200000 --to kafka://127.0.0.1:9092/events --mode binary
               sluice publish --dataset gateway --days 7 --count 50000 --to http://127.0.0.1:8080 --mode batch   (demo data)
             """)
 
@@ -116,7 +117,7 @@ struct Publish: AsyncParsableCommand {
     @Option(help: "Number of events.") var count: Int = 10_000
     @Option(help: "Events per second; 0 means as fast as possible.") var rate: Double = 0
     @Option(help: "Target URL.") var to: String = "http://127.0.0.1:8080"
-    @Option(help: "HTTP mode: structured, batch, binary or dapr.") var mode: String = "batch"
+    @Option(help: "HTTP mode, or the CloudEvents Kafka binding for kafka:// targets: structured, batch, binary or dapr.") var mode: String = "batch"
     @Option(help: "Events per request or per send.") var batchSize: Int = 500
     @Option(help: "Sends in flight at once.") var concurrency: Int = 4
     @Option(help: "Number of tenants (metrics) or projects (inference, gateway).") var tenants: Int = 10

@@ -69,7 +69,7 @@ public final class SluiceDaemonProcess: @unchecked Sendable {
 
     /// Starts `sluice run` and waits until it is ready (or fails with its log).
     public func start(waitReady: Bool = true) async throws {
-        let p = try BackgroundProcess(Self.binary, ["run", "--config", configPath], logDirectory: directory)
+        let p = try BackgroundProcess(Self.binary, ["run", "--config", configPath])
         process = p
         guard waitReady else { return }
         let deadline = ContinuousClock.now + .seconds(60)
@@ -87,7 +87,8 @@ public final class SluiceDaemonProcess: @unchecked Sendable {
     public func terminate(timeout: Duration = .seconds(60)) async -> Int32? {
         guard let p = process else { return nil }
         p.signal(SIGTERM)
-        return await p.waitForExit(timeout: timeout)
+        guard await p.waitForExit(timeout: timeout) else { return nil }
+        return await p.waitForExit()
     }
 
     public var log: String { process?.output ?? "" }

@@ -167,22 +167,47 @@ public struct KafkaInputConfiguration: Sendable, Hashable {
     public var topics: [String]
     /// `inputs.kafka.group`: consumer group id.
     public var group: String
-    /// `inputs.kafka.commit_interval`: how often stored offsets are committed.
+    /// `inputs.kafka.commit_interval`: how often durable offsets are committed.
     public var commitInterval: Duration
-    /// `inputs.kafka.chunk_messages`: messages per chunk handed to the pipeline.
+    /// `inputs.kafka.chunk_messages`: records per chunk handed to the pipeline.
     public var chunkMessages: Int
-    /// `inputs.kafka.properties.*`: extra librdkafka properties, passed through.
+    /// `inputs.kafka.chunk_max_wait`: how long a partly filled chunk may wait for more
+    /// records before it is handed over anyway (latency at low rates).
+    public var chunkMaxWait: Duration
+    /// `inputs.kafka.drain_timeout`: how long a revoke or a shutdown waits for records
+    /// already handed to the pipeline to become durable before giving the partitions up
+    /// without committing them (the next owner then reads them again).
+    public var drainTimeout: Duration
+    /// `inputs.kafka.statistics_interval`: how often librdkafka reports statistics, the
+    /// source of `sluice_kafka_consumer_lag`; 0 turns them off.
+    public var statisticsInterval: Duration
+    /// `inputs.kafka.properties.*`: extra librdkafka properties, passed through (for
+    /// example `partition.assignment.strategy`, `session.timeout.ms`, `security.protocol`).
     public var properties: [String: String]
+
+    /// librdkafka properties that Sluice's delivery guarantee depends on, or that other
+    /// keys already set; `properties.*` may not override them.
+    public static let reservedProperties: [String: String] = [
+        "enable.auto.commit": "offsets are committed by Sluice, after the rows are durable",
+        "enable.auto.offset.store": "offsets are stored by Sluice, after the rows are durable",
+        "bootstrap.servers": "use inputs.kafka.brokers",
+        "group.id": "use inputs.kafka.group",
+        "statistics.interval.ms": "use inputs.kafka.statistics_interval",
+    ]
 
     public init(
         brokers: String, topics: [String], group: String = "sluice", commitInterval: Duration = .seconds(1),
-        chunkMessages: Int = 1000, properties: [String: String] = [:]
+        chunkMessages: Int = 1000, chunkMaxWait: Duration = .milliseconds(50), drainTimeout: Duration = .seconds(10),
+        statisticsInterval: Duration = .seconds(10), properties: [String: String] = [:]
     ) {
         self.brokers = brokers
         self.topics = topics
         self.group = group
         self.commitInterval = commitInterval
         self.chunkMessages = chunkMessages
+        self.chunkMaxWait = chunkMaxWait
+        self.drainTimeout = drainTimeout
+        self.statisticsInterval = statisticsInterval
         self.properties = properties
     }
 
@@ -190,16 +215,54 @@ public struct KafkaInputConfiguration: Sendable, Hashable {
         brokers = try source.requiredString("inputs.kafka.brokers")
         topics = source.stringList("inputs.kafka.topics") ?? []
         guard !topics.isEmpty else { throw ConfigurationError(key: "inputs.kafka.topics", reason: "at least one topic is required") }
+        for (i, t) in topics.enumerated() where t.isEmpty || t.contains(",") || t.contains(" ") {
+            throw ConfigurationError(key: "inputs.kafka.topics[\(i)]", reason: "'\(t)' is not a valid topic name")
+        }
         group = source.string("inputs.kafka.group", default: "sluice")
         guard !group.isEmpty else { throw ConfigurationError(key: "inputs.kafka.group", reason: "must not be empty") }
         commitInterval = try source.duration("inputs.kafka.commit_interval", default: .seconds(1), minimum: .milliseconds(10))
         chunkMessages = try source.int("inputs.kafka.chunk_messages", default: 1000, in: 1...100_000)
+        chunkMaxWait = try source.duration("inputs.kafka.chunk_max_wait", default: .milliseconds(50), minimum: .milliseconds(1))
+        drainTimeout = try source.duration("inputs.kafka.drain_timeout", default: .seconds(10))
+        statisticsInterval = try source.duration("inputs.kafka.statistics_interval", default: .seconds(10))
+        if statisticsInterval != .zero, statisticsInterval < .milliseconds(10) {
+            throw ConfigurationError(key: "inputs.kafka.statistics_interval", reason: "must be 0 (off) or at least 10ms")
+        }
         var props: [String: String] = [:]
         for key in source.file.keys where key.hasPrefix("inputs.kafka.properties.") {
             source.noteListItemKey(key)
-            props[String(key.dropFirst("inputs.kafka.properties.".count))] = source.string(key)
+            let name = String(key.dropFirst("inputs.kafka.properties.".count))
+            if let reason = Self.reservedProperties[name] {
+                throw ConfigurationError(key: key, reason: "may not be set: \(reason)")
+            }
+            props[name] = source.string(key)
         }
         properties = props
+    }
+
+    /// The consumer's librdkafka properties, in the order they are applied: Sluice's
+    /// defaults, then `properties.*`, then the settings at-least-once delivery needs.
+    public var consumerProperties: [(String, String)] {
+        var p: [(String, String)] = [
+            ("client.id", "sluice"),
+            // Incremental rebalances: a member joining or leaving moves only the
+            // partitions that change owner instead of stopping the whole group.
+            ("partition.assignment.strategy", "cooperative-sticky"),
+            ("auto.offset.reset", "earliest"),
+            ("enable.partition.eof", "false"),
+            // librdkafka's default prefetch (64 MiB) sits outside the memory budget;
+            // keep it modest.
+            ("queued.max.messages.kbytes", "16384"),
+        ]
+        p += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        p += [
+            ("bootstrap.servers", brokers),
+            ("group.id", group),
+            ("enable.auto.commit", "false"),
+            ("enable.auto.offset.store", "false"),
+            ("statistics.interval.ms", String(statisticsInterval.components.seconds * 1000 + statisticsInterval.components.attoseconds / 1_000_000_000_000_000)),
+        ]
+        return p
     }
 }
 

@@ -134,7 +134,19 @@ public struct SluiceConfiguration: Sendable {
         }
         if let kafka {
             if redis == nil { lines.append("inputs:") }
-            lines += ["  kafka:", "    brokers: \(kafka.brokers)", "    topics: [\(kafka.topics.joined(separator: ", "))]", "    group: \(kafka.group)"]
+            lines += [
+                "  kafka:", "    brokers: \(kafka.brokers)", "    topics: [\(kafka.topics.joined(separator: ", "))]", "    group: \(kafka.group)",
+                "    commit_interval: \(d(kafka.commitInterval))", "    chunk_messages: \(kafka.chunkMessages)",
+                "    chunk_max_wait: \(d(kafka.chunkMaxWait))", "    drain_timeout: \(d(kafka.drainTimeout))",
+                "    statistics_interval: \(d(kafka.statisticsInterval))",
+            ]
+            if !kafka.properties.isEmpty {
+                lines.append("    properties:")
+                for (k, v) in kafka.properties.sorted(by: { $0.key < $1.key }) {
+                    let secret = k.contains("password") || k.contains("secret") || k.contains("key")
+                    lines.append("      \(k): \(secret ? "<redacted>" : v)")
+                }
+            }
         }
         lines += ["logging:", "  level: \(logging.level)", "  format: \(logging.format.rawValue)", "shutdown:", "  timeout: \(d(shutdownTimeout))"]
         return lines.joined(separator: "\n") + "\n"

@@ -60,7 +60,10 @@ public final class SluiceYAMLSnapshot: Sendable {
         _ mapping: Node.Mapping, prefix: [String], into entries: inout [String: Entry], counts: inout [String: Int]
     ) throws(ConfigurationError) {
         for (keyNode, value) in mapping {
-            guard let key = keyNode.string, !key.isEmpty, !key.contains(".") else {
+            // librdkafka property names contain dots (`session.timeout.ms`); under
+            // `inputs.kafka.properties` a key is such a name, not a path.
+            let passThrough = prefix == ["inputs", "kafka", "properties"]
+            guard let key = keyNode.string, !key.isEmpty, passThrough || !key.contains(".") else {
                 throw ConfigurationError(key: (prefix + ["?"]).joined(separator: "."), reason: "keys must be non-empty strings without dots")
             }
             try flatten(value, path: prefix + [key], into: &entries, counts: &counts)

@@ -10,8 +10,10 @@ public enum InputFactory {
             daemon.health.register(input.healthCheck)
             inputs.append(input)
         }
-        if configuration.kafka != nil {
-            logger.warning("inputs.kafka is configured but this build has no Kafka input yet; ignoring it")
+        if let kafka = configuration.kafka {
+            let input = try KafkaInput(configuration: kafka, pipeline: daemon.pipeline, gate: daemon.gate, logger: logger)
+            daemon.health.register(try KafkaHealthCheck(configuration: kafka, input: input))
+            inputs.append(input)
         }
         return inputs
     }

@@ -29,6 +29,9 @@ public enum PublishTargets {
                 throw UnsupportedTarget(description: "--to \(url): \(error.message)")
             }
         }
+        if url.hasPrefix("kafka://") {
+            return try KafkaPublishTarget(url: url, mode: httpMode)
+        }
         throw UnsupportedTarget(description: "--to \(url): expected http://HOST:PORT, redis://HOST:PORT/STREAM or kafka://BOOTSTRAP/TOPIC")
     }
 }

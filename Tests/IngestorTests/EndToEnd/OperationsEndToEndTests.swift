@@ -71,7 +71,7 @@ import TestSupport
         let prometheus = try BackgroundProcess("/usr/bin/prometheus", [
             "--config.file=\(promDir)/prometheus.yml", "--storage.tsdb.path=\(promDir)/data",
             "--web.listen-address=127.0.0.1:\(promPort)", "--log.level=warn",
-        ], logDirectory: promDir)
+        ])
         defer { Task { await prometheus.kill9() } }
 
         // Load: 30,000 events, the first 5,000 sent twice (duplicates), and 200 invalid

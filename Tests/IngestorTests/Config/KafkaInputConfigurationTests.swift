@@ -1,0 +1,70 @@
+import Foundation
+import Ingestor
+import Testing
+import TestSupport
+
+/// `inputs.kafka.*` as `sluice check-config` and `sluice run` read it.
+@Suite struct KafkaInputConfigurationTests {
+    /// Loads a full config whose `inputs.kafka` section is `kafka` (indented 4 spaces).
+    static func load(kafka: String, extra: String = "") throws -> SluiceConfiguration {
+        let yaml = """
+            clickhouse:
+              url: http://127.0.0.1:8123
+            datasets:
+              paths: [\(RepositoryRoot.file("config/datasets"))]
+            \(extra)
+            inputs:
+              kafka:
+            \(kafka)
+            """
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-kafka-config-\(UUID().uuidString).yaml").path
+        try yaml.write(toFile: path, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        return try SluiceConfiguration.load(path: path, environment: [:])
+    }
+
+    @Test func librdkafkaPropertyNamesWithDotsPassThrough() throws {
+        let config = try Self.load(kafka: """
+                brokers: "b1:9092,b2:9092"
+                topics: [events]
+                group: g
+                properties:
+                  session.timeout.ms: 6000
+                  partition.assignment.strategy: range
+            """)
+        let kafka = try #require(config.kafka)
+        #expect(kafka.properties == ["session.timeout.ms": "6000", "partition.assignment.strategy": "range"])
+        let applied = Dictionary(kafka.consumerProperties, uniquingKeysWith: { _, last in last })
+        #expect(applied["session.timeout.ms"] == "6000")
+        #expect(applied["partition.assignment.strategy"] == "range", "a property overrides Sluice's default")
+        #expect(applied["bootstrap.servers"] == "b1:9092,b2:9092")
+        #expect(applied["group.id"] == "g")
+    }
+
+    @Test func deliveryCriticalPropertiesCannotBeOverridden() throws {
+        for name in ["enable.auto.commit", "enable.auto.offset.store", "group.id"] {
+            do {
+                _ = try Self.load(kafka: """
+                        brokers: b:9092
+                        topics: [events]
+                        properties:
+                          \(name): true
+                    """)
+                Issue.record("\(name) was accepted")
+            } catch let error as ConfigurationError {
+                #expect(error.key == "inputs.kafka.properties.\(name)")
+            }
+        }
+        // Whatever else is configured, offsets are stored and committed by Sluice only.
+        let kafka = try #require(try Self.load(kafka: "    brokers: b:9092\n    topics: [events]").kafka)
+        let applied = Dictionary(kafka.consumerProperties, uniquingKeysWith: { _, last in last })
+        #expect(applied["enable.auto.commit"] == "false")
+        #expect(applied["enable.auto.offset.store"] == "false")
+    }
+
+    @Test func dottedKeysOutsideKafkaPropertiesAreStillRefused() {
+        #expect(throws: ConfigurationError.self) {
+            _ = try Self.load(kafka: "    brokers: b:9092\n    topics: [events]", extra: "pipeline:\n  batch.max_rows: 5")
+        }
+    }
+}
