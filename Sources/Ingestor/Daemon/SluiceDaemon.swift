@@ -75,7 +75,7 @@ public struct SluiceDaemon: Sendable {
             logger: logger)
         let app = AppServer.makeApplication(handler: handler, configuration: configuration.http, access: access, logger: logger)
         return [SinkService(transport: transport), side, PipelineService(pipeline: pipeline, gate: gate, logger: logger),
-                MetricsSampler(pipeline: pipeline), ConfigReloader(path: configuration.path, pipeline: pipeline, logger: logger)]
+                MetricsSampler(pipeline: pipeline), ConfigReloader(path: configuration.path, pipeline: pipeline, access: access, logger: logger)]
             + inputs + [app]
     }
 

@@ -1,6 +1,7 @@
 public import Logging
 import Metrics
 import Pipeline
+import Synchronization
 
 /// Which of Sluice's two listeners a request arrived on.
 public enum ServerPort: String, Sendable {
@@ -106,12 +107,26 @@ public enum AccessOutcome: Sendable {
 /// - every refusal is written to the audit log (`sluice.audit`) with the key's loggable
 ///   prefix, the route and the reason, never the key.
 public final class AccessControl: Sendable {
-    public let auth: AuthConfiguration?
-    public let tenantLimits: TenantRateLimits
+    /// Keys and limits in force; replaced whole on reload, read once per request.
+    struct Settings {
+        var auth: AuthConfiguration?
+        var tenantLimits: TenantRateLimits
+        var daprTokenHash: [UInt8]?
+
+        init(auth: AuthConfiguration?, tenantLimits: TenantRateLimits) {
+            self.auth = auth
+            self.tenantLimits = tenantLimits
+            daprTokenHash = auth?.daprAPIToken.map { SHA256.hash($0.utf8) }
+        }
+    }
+
+    private let settings: Mutex<Settings>
+    /// Whether the middleware was mounted at start (there was something to check); only
+    /// then can a reload change keys or limits, else turning them on needs a restart.
+    public let isActive: Bool
     public let limiter: RateLimiter
     let audit: Logger
     let clock: @Sendable () -> Int64
-    let daprTokenHash: [UInt8]?
     let denials: [AccessDenial.Reason: Counter]
     let admitted: Counter
 
@@ -120,12 +135,11 @@ public final class AccessControl: Sendable {
         auth: AuthConfiguration?, tenantLimits: TenantRateLimits = TenantRateLimits(), limiter: RateLimiter = RateLimiter(),
         audit: Logger = Logger(label: "sluice.audit"), nowMs: (@Sendable () -> Int64)? = nil
     ) {
-        self.auth = auth
-        self.tenantLimits = tenantLimits
+        settings = Mutex(Settings(auth: auth, tenantLimits: tenantLimits))
+        isActive = auth != nil || !tenantLimits.isEmpty
         self.limiter = limiter
         self.audit = audit
         self.clock = nowMs ?? { WallClock.nowNanos() / 1_000_000 }
-        daprTokenHash = auth?.daprAPIToken.map { SHA256.hash($0.utf8) }
         var counters: [AccessDenial.Reason: Counter] = [:]
         for reason in [AccessDenial.Reason.missingKey, .malformedCredentials, .unknownKey, .expiredKey, .wrongRole, .wrongTenant, .rateLimited] {
             counters[reason] = Counter(label: "sluice_http_denied_total", dimensions: [("reason", reason.rawValue)])
@@ -134,8 +148,18 @@ public final class AccessControl: Sendable {
         admitted = Counter(label: "sluice_http_authenticated_total")
     }
 
-    /// True when there is anything to check: keys, or per-tenant limits.
-    public var isActive: Bool { auth != nil || !tenantLimits.isEmpty }
+    public var auth: AuthConfiguration? { settings.withLock { $0.auth } }
+    public var tenantLimits: TenantRateLimits { settings.withLock { $0.tenantLimits } }
+
+    /// Puts new keys and limits in force at once (SIGHUP or a file change), so a revoked
+    /// key stops working without a restart. Returns false, changing nothing, when access
+    /// control was off at start and would now be on: its middleware is not mounted.
+    public func reload(auth: AuthConfiguration?, tenantLimits: TenantRateLimits) -> Bool {
+        guard isActive || (auth == nil && tenantLimits.isEmpty) else { return false }
+        settings.withLock { $0 = Settings(auth: auth, tenantLimits: tenantLimits) }
+        audit.notice("access control reloaded", metadata: ["event": "reload", "keys": "\(auth?.keys.count ?? 0)"])
+        return true
+    }
 
     public static func classify(port: ServerPort, method: String, path rawPath: String, publicMetrics: Bool) -> RouteClass {
         let path = normalize(rawPath)
@@ -169,12 +193,14 @@ public final class AccessControl: Sendable {
     public func check(
         port: ServerPort, method: String, path: String, remote: String? = nil, header: (String) -> String?
     ) -> AccessOutcome {
+        let current = settings.withLock { $0 }
+        let auth = current.auth, tenantLimits = current.tenantLimits
         let routeClass = Self.classify(port: port, method: method, path: path, publicMetrics: auth?.publicMetrics ?? false)
         let route = "\(method) \(path)"
         var grant: AccessGrant?
         if let auth {
             if routeClass == .open { return .allowed(grant: nil, rate: nil) }
-            switch authenticate(auth, routeClass: routeClass, header: header) {
+            switch authenticate(auth, daprTokenHash: current.daprTokenHash, routeClass: routeClass, header: header) {
             case .failure(let failure):
                 return deny(failure.value.0, prefix: failure.value.1, keyName: nil, route: route, remote: remote)
             case .success(let g):
@@ -237,7 +263,7 @@ public final class AccessControl: Sendable {
 
     /// Finds the key (or the Dapr token) the request presents.
     private func authenticate(
-        _ auth: AuthConfiguration, routeClass: RouteClass, header: (String) -> String?
+        _ auth: AuthConfiguration, daprTokenHash: [UInt8]?, routeClass: RouteClass, header: (String) -> String?
     ) -> Result<AccessGrant, Failure> {
         if routeClass == .dapr, let expected = daprTokenHash, let token = header("dapr-api-token") {
             let prefix = APIKeyGenerator.loggablePrefix(token)
