@@ -164,4 +164,34 @@ import TestSupport
         #expect(await daemon.terminate() == 0)
         print("security matrix: \(Self.routes(k).count) routes x \(cases.count) cases in \(ContinuousClock.now - started)")
     }
+
+    @Test func aKeyRevokedInTheFileStopsWorkingWithoutARestart() async throws {
+        let admin = SecurityKeys.key(), doomed = SecurityKeys.key(), fresh = SecurityKeys.key()
+        let ch = try await ClickHouseServer.shared()
+        let db = try await ch.makeDatabase(prefix: "secrev")
+        let before = SecurityKeys.authYAML([
+            APIKeyEntry(name: "admin", key: admin, role: .admin), APIKeyEntry(name: "doomed", key: doomed, role: .query),
+        ])
+        let daemon = try SluiceDaemonProcess(clickhouseURL: ch.url, database: db, extraYAML: before)
+        daemon.readyHeaders = SecurityKeys.bearer(admin)
+        try await daemon.migrate()
+        try await daemon.start()
+        defer { Task { _ = await daemon.terminate() } }
+        let url = daemon.sideURL + "/v1/catalog/datasets"
+        #expect(try await HTTPTestClient.exchange("GET", url, headers: SecurityKeys.bearer(doomed)).status == 200)
+        let config = try String(contentsOfFile: daemon.configPath, encoding: .utf8)
+        let after = SecurityKeys.authYAML([APIKeyEntry(name: "admin", key: admin, role: .admin), APIKeyEntry(name: "fresh", key: fresh, role: .query)])
+        try config.replacingOccurrences(of: before, with: after).write(toFile: daemon.configPath, atomically: true, encoding: .utf8)
+        daemon.process?.signal(SIGHUP)
+        var statuses = (0, 0)
+        for _ in 0..<100 {
+            statuses = (try await HTTPTestClient.exchange("GET", url, headers: SecurityKeys.bearer(doomed)).status,
+                        try await HTTPTestClient.exchange("GET", url, headers: SecurityKeys.bearer(fresh)).status)
+            if statuses == (401, 200) { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(statuses == (401, 200), "after the reload the revoked key must get 401 and the new one 200")
+        #expect(daemon.log.contains("access control reloaded"))
+        #expect(await daemon.terminate() == 0)
+    }
 }

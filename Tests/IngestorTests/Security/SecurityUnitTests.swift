@@ -231,6 +231,31 @@ import TestSupport
     }
 }
 
+extension SecurityUnitTests {
+    @Test func publicMetricsAndReloadedKeysTakeEffectAtOnce() {
+        let old = APIKeyEntry(name: "old", key: "slk_old_0123456789abcdefghij", role: .admin)
+        let new = APIKeyEntry(name: "new", key: "slk_new_0123456789abcdefghij", role: .admin)
+        let access = AccessControl(auth: AuthConfiguration(keys: [old], publicMetrics: true))
+        func status(_ path: String, _ key: String?) -> Int {
+            switch access.check(port: .side, method: "GET", path: path, header: { $0 == "x-api-key" ? key : nil }) {
+            case .allowed: 200
+            case .denied(let d): d.status
+            }
+        }
+        #expect(status("/metrics", nil) == 200, "public_metrics opens /metrics")
+        #expect(status("/health", nil) == 401, "but not the other ops routes")
+        #expect(status("/health", "slk_old_0123456789abcdefghij") == 200)
+        #expect(access.reload(auth: AuthConfiguration(keys: [new]), tenantLimits: TenantRateLimits()))
+        #expect(status("/health", "slk_old_0123456789abcdefghij") == 401, "a revoked key stops working on reload")
+        #expect(status("/health", "slk_new_0123456789abcdefghij") == 200)
+        #expect(status("/metrics", nil) == 401)
+        // Off at start: the middleware is not mounted, so turning it on needs a restart.
+        let off = AccessControl(auth: nil)
+        #expect(!off.reload(auth: AuthConfiguration(keys: [new]), tenantLimits: TenantRateLimits()))
+        #expect(off.auth == nil)
+    }
+}
+
 /// Collects log lines (`message key=value ...`) for assertions on the audit log.
 final class LogCapture: LogHandler, @unchecked Sendable {
     private let store = Locked<[String]>([])
