@@ -57,9 +57,8 @@ public struct QueryHTTPResponse: Sendable {
     public var text: String { String(decoding: body, as: UTF8.self) }
 }
 
-/// Decides whose rows a request may see. The default reads `X-Tenant-ID`; an
-/// authentication layer replaces it with one that maps the request's API key to its
-/// tenant (and rejects a header that asks for another).
+/// Decides whose rows a request without an API key may see (access control off). The
+/// default reads `X-Tenant-ID`; requests with a key are scoped by ``QueryAPI/grantScope``.
 public typealias QueryScopeResolver = @Sendable (QueryHTTPRequest) throws(QueryError) -> QueryScope
 
 /// The query side-port's routes: the general query, the seed-compatible APIs and the
