@@ -167,14 +167,13 @@ import TestSupport
         return p
     }
 
-    @Test func aTenantKeyNeverSeesAnotherTenantsRowsIn10000RandomQueries() async throws {
-        let f = try await SecurityQueryFixture.shared()
-        let started = ContinuousClock.now
-        let total = 10_000
+    /// Runs probes `0..<total` with `key`, 8 at a time; returns the problems found and
+    /// the count of each status.
+    static func run(total: Int, key: String, f: SecurityQueryFixture) async throws -> (problems: [String], statuses: [Int: Int]) {
         let next = Locked(0)
         let problems = Locked<[String]>([])
         let byStatus = Locked<[Int: Int]>([:])
-        let auth = SecurityKeys.bearer(f.keys.queryA)
+        let auth = SecurityKeys.bearer(key)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<8 {
                 group.addTask {
@@ -206,11 +205,27 @@ import TestSupport
             }
             try await group.waitForAll()
         }
-        let found = problems.withLock { $0 }
+        return (problems.withLock { $0 }, byStatus.withLock { $0 })
+    }
+
+    @Test func aTenantKeyNeverSeesAnotherTenantsRowsIn10000RandomQueries() async throws {
+        let f = try await SecurityQueryFixture.shared()
+        let started = ContinuousClock.now
+        let total = 10_000
+        let (found, statuses) = try await Self.run(total: total, key: f.keys.queryA, f: f)
         #expect(found.isEmpty, "\(found.count) problems, first: \(found.prefix(5).joined(separator: "\n"))")
-        let statuses = byStatus.withLock { $0 }
         #expect(statuses.values.reduce(0, +) == total)
         #expect((statuses[200] ?? 0) > total * 8 / 10, "most probes must be answered: \(statuses)")
         print("isolation fuzz: \(total) requests, statuses \(statuses), in \(ContinuousClock.now - started)")
+    }
+
+    /// The control experiment: the same probes with an unscoped admin key see every
+    /// tenant, and the checks above catch it. Without this, a checker that accepts
+    /// anything would pass the test above too.
+    @Test func theChecksCatchALeakWhenTheKeyIsNotScoped() async throws {
+        let f = try await SecurityQueryFixture.shared()
+        let (found, _) = try await Self.run(total: 300, key: f.keys.admin, f: f)
+        let leaks = found.filter { $0.contains("!= A's") || $0.contains("another") || $0.contains("names 2222") || $0.contains("names 3333") }
+        #expect(leaks.count > 100, "an unscoped key must show up as leaks in most probes; found \(leaks.count) of 300")
     }
 }
