@@ -12,7 +12,7 @@ struct Sluice: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sluice",
         abstract: "Moves CloudEvents from Redis Streams, Kafka and Dapr into ClickHouse, exactly once.",
-        subcommands: [Run.self, Migrate.self, CheckConfig.self, Publish.self])
+        subcommands: [Run.self, Migrate.self, CheckConfig.self, Publish.self, Keys.self])
 }
 
 struct ConfigOption: ParsableArguments {
@@ -158,5 +158,39 @@ struct Publish: AsyncParsableCommand {
         let summary = try await publisher.run()
         print("summary: \(summary)")
         if summary.errors > 0 { throw ExitCode(1) }
+    }
+}
+
+struct Keys: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Manage API keys.", subcommands: [New.self])
+
+    struct New: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make a new API key: prints the key once, then its auth.keys entry (only the key's SHA-256 is stored).")
+
+        @Option(help: "ingest, query or admin.") var role: String
+        @Option(help: "Scope the key to one tenant.") var tenant: String?
+        @Option(help: "Name shown in logs (default: role, tenant and the key's first characters).") var name: String?
+        @Option(help: "Expiry, RFC 3339 (2026-12-31T00:00:00Z).") var expires: String?
+        @Option(name: .customLong("rate-limit"), help: "This key's request limit, N/s, N/min or N/h.") var rateLimit: String?
+
+        func run() throws {
+            guard let role = APIKeyRole(rawValue: role.lowercased()) else { throw ValidationError("--role must be ingest, query or admin") }
+            if let tenant, !TenantID.isValid(tenant) { throw ValidationError("--tenant must be 1 to 256 printable characters") }
+            var expiresAtMs: Int64?
+            if let expires {
+                guard let ms = QueryTime.parse(expires) else { throw ValidationError("--expires must be an RFC 3339 time") }
+                expiresAtMs = ms
+            }
+            var limit: RateLimit?
+            if let rateLimit {
+                guard let parsed = RateLimit.parse(rateLimit) else { throw ValidationError("--rate-limit must be N/s, N/min or N/h") }
+                limit = parsed
+            }
+            let made = APIKeyGenerator.make(role: role, tenant: tenant, name: name, expiresAtMs: expiresAtMs, rateLimit: limit)
+            print(made.key)
+            print("# Add under auth.keys in the configuration; the key above is not stored anywhere and is shown only now.")
+            print(made.entry.yamlEntry)
+        }
     }
 }

@@ -13,6 +13,9 @@ public final class SluiceDaemonProcess: @unchecked Sendable {
     public let httpPort: Int
     public let queryPort: Int
     public private(set) var process: BackgroundProcess?
+    /// Sent with the readiness probe; with `auth` configured `/health/ready` needs an
+    /// admin key.
+    public var readyHeaders: [(String, String)] = []
 
     /// The `sluice` executable: `$SLUICE_BIN_DIR/sluice` (set by `make test`), else the
     /// release build in the repository.
@@ -21,8 +24,12 @@ public final class SluiceDaemonProcess: @unchecked Sendable {
         return RepositoryRoot.file(".build/release/sluice")
     }
 
-    /// - Parameter extraYAML: appended to the generated config (inputs, pipeline knobs).
-    public init(clickhouseURL: String, database: String, extraYAML: String = "", pipelineYAML: String? = nil) throws {
+    /// - Parameters:
+    ///   - extraYAML: appended to the generated config (inputs, pipeline knobs).
+    ///   - httpYAML, queryYAML: more keys of the `http` and `query` sections, one per line.
+    public init(
+        clickhouseURL: String, database: String, extraYAML: String = "", pipelineYAML: String? = nil, httpYAML: String = "", queryYAML: String = ""
+    ) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("sluice-daemon-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         httpPort = try FreePort.next()
@@ -43,8 +50,10 @@ public final class SluiceDaemonProcess: @unchecked Sendable {
             http:
               listen: 127.0.0.1:\(httpPort)
               ack_timeout: 10s
+            \(httpYAML.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
             query:
               listen: 127.0.0.1:\(queryPort)
+            \(queryYAML.split(separator: "\n").map { "  " + $0 }.joined(separator: "\n"))
             datasets:
               paths: [\(RepositoryRoot.file("config/datasets"))]
             dapr:
@@ -75,7 +84,7 @@ public final class SluiceDaemonProcess: @unchecked Sendable {
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             guard p.isRunning else { throw ProcessRunner.Failure(command: "sluice run", result: nil, reason: "exited early:\n\(p.output)") }
-            if let (status, _) = try? await HTTPTestClient.get(sideURL + "/health/ready"), status == 200 { return }
+            if let (status, _) = try? await HTTPTestClient.get(sideURL + "/health/ready", headers: readyHeaders), status == 200 { return }
             try await Task.sleep(for: .milliseconds(100))
         }
         throw ProcessRunner.Failure(command: "sluice run", result: nil, reason: "not ready within 60 s:\n\(p.output)")
@@ -118,6 +127,30 @@ public enum HTTPTestClient {
     public static func post(_ url: String, json: String, contentType: String = "application/json", headers: [(String, String)] = []) async throws -> (Int, String) {
         let (s, b) = try await request("POST", url, body: Array(json.utf8), headers: [("Content-Type", contentType)] + headers)
         return (s, String(decoding: b, as: UTF8.self))
+    }
+
+    /// A response with its headers (names lowercased), for tests of response headers.
+    public struct Exchange: Sendable {
+        public var status: Int
+        public var headers: [String: String]
+        public var body: [UInt8]
+        public var text: String { String(decoding: body, as: UTF8.self) }
+        public func header(_ name: String) -> String? { headers[name.lowercased()] }
+    }
+
+    public static func exchange(_ method: String, _ url: String, body: [UInt8]? = nil, headers: [(String, String)] = []) async throws -> Exchange {
+        guard let u = URL(string: url) else { throw URLError(.badURL) }
+        var r = URLRequest(url: u)
+        r.httpMethod = method
+        if let body { r.httpBody = Data(body) }
+        for (k, v) in headers { r.setValue(v, forHTTPHeaderField: k) }
+        let (data, response) = try await session.data(for: r)
+        let http = response as? HTTPURLResponse
+        var fields: [String: String] = [:]
+        for (k, v) in http?.allHeaderFields ?? [:] {
+            if let k = k as? String, let v = v as? String { fields[k.lowercased()] = v }
+        }
+        return Exchange(status: http?.statusCode ?? 0, headers: fields, body: Array(data))
     }
 
     public static func request(_ method: String, _ url: String, body: [UInt8]?, headers: [(String, String)]) async throws -> (Int, [UInt8]) {

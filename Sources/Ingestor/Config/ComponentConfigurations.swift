@@ -44,6 +44,9 @@ public struct QueryPortConfiguration: Sendable, Hashable {
     public var cacheTTL: Duration = .seconds(5)
     /// `query.cache_entries`: most results kept in the cache.
     public var cacheEntries: Int = 1000
+    /// `query.max_body_bytes`: largest query request body (bodies are a few hundred
+    /// bytes; the bound keeps one request from making the side-port buffer much).
+    public var maxBodyBytes: Int = 1 << 20
 
     public init() {}
 
@@ -60,6 +63,7 @@ public struct QueryPortConfiguration: Sendable, Hashable {
         timeout = try source.duration("query.timeout", default: timeout, minimum: .milliseconds(100))
         cacheTTL = try source.duration("query.cache_ttl", default: cacheTTL)
         cacheEntries = try source.int("query.cache_entries", default: cacheEntries, in: 0...1_000_000)
+        maxBodyBytes = try source.byteSize("query.max_body_bytes", default: maxBodyBytes, minimum: 1024)
     }
 }
 

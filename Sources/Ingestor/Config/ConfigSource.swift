@@ -40,7 +40,7 @@ public final class ConfigSource: Sendable {
         self.baseDirectory = baseDirectory
         let env = EnvironmentVariablesProvider(
             environmentVariables: environment.filter { $0.key.hasPrefix("SLUICE_") },
-            secretsSpecifier: .dynamic { key, _ in key.hasSuffix("PASSWORD") }
+            secretsSpecifier: .dynamic { key, _ in key.hasSuffix("PASSWORD") || key.hasSuffix("TOKEN") }
         ).prefixKeys(with: "sluice")
         reader = ConfigReader(providers: [env, SnapshotProvider(fixed: file)])
     }

@@ -16,6 +16,10 @@ public struct SluiceConfiguration: Sendable {
     public var redis: RedisInputConfiguration?
     public var kafka: KafkaInputConfiguration?
     public var logging: LoggingConfiguration
+    /// `auth.*`: API keys; nil (access control off) when the section is absent.
+    public var auth: AuthConfiguration?
+    /// `rate_limits.*`: per-tenant request limits for ingest and query.
+    public var rateLimits: TenantRateLimits
     /// `shutdown.timeout`: the longest a graceful stop may take before Sluice exits with
     /// whatever is still unacknowledged left for redelivery.
     public var shutdownTimeout: Duration
@@ -49,6 +53,8 @@ public struct SluiceConfiguration: Sendable {
         redis = source.hasSection("inputs.redis") ? try RedisInputConfiguration(source: source, defaultConsumer: defaultConsumer) : nil
         kafka = source.hasSection("inputs.kafka") ? try KafkaInputConfiguration(source: source) : nil
         logging = try LoggingConfiguration(source: source)
+        auth = source.hasSection("auth") ? try AuthConfiguration(source: source) : nil
+        rateLimits = try TenantRateLimits(source: source)
         shutdownTimeout = try source.duration("shutdown.timeout", default: .seconds(30), minimum: .seconds(1))
         if http.port == query.port, http.port != 0, http.host == query.host {
             throw ConfigurationError(key: "query.listen", reason: "must differ from http.listen")
@@ -147,6 +153,24 @@ public struct SluiceConfiguration: Sendable {
                     lines.append("      \(k): \(secret ? "<redacted>" : v)")
                 }
             }
+        }
+        if let auth {
+            lines += ["auth:", "  public_metrics: \(auth.publicMetrics)"]
+            if auth.daprAPIToken != nil { lines.append("  dapr_api_token: <redacted>") }
+            lines.append("  keys:")
+            for key in auth.keys {
+                // The hash is not a secret, but only its start is needed to tell keys apart.
+                var entry = "    - {name: \(key.name), hash: \"\(key.hashText.prefix(19))…\", role: \(key.role.rawValue)"
+                if let t = key.tenant { entry += ", tenant: \"\(t)\"" }
+                if let e = key.expiresAtMs { entry += ", expires: \(QueryTime.format(e))" }
+                if let r = key.rateLimit { entry += ", rate_limit: \(r)" }
+                lines.append(entry + "}")
+            }
+        }
+        if !rateLimits.isEmpty {
+            lines.append("rate_limits:")
+            if let r = rateLimits.ingestion { lines.append("  ingestion: \(r)") }
+            if let r = rateLimits.query { lines.append("  query: \(r)") }
         }
         lines += ["logging:", "  level: \(logging.level)", "  format: \(logging.format.rawValue)", "shutdown:", "  timeout: \(d(shutdownTimeout))"]
         return lines.joined(separator: "\n") + "\n"

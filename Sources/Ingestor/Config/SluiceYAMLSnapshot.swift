@@ -132,7 +132,7 @@ extension SluiceYAMLSnapshot: FileConfigSnapshot {
         default:
             throw ConfigurationError(key: encoded, reason: "this value cannot be read as \(type.rawValue)")
         }
-        return LookupResult(encodedKey: encoded, value: ConfigValue(content, isSecret: encoded.hasSuffix("password")))
+        return LookupResult(encodedKey: encoded, value: ConfigValue(content, isSecret: encoded.hasSuffix("password") || encoded.hasSuffix("token")))
     }
 
     public var description: String { "\(providerName)[\(entries.count) values]" }

@@ -102,7 +102,8 @@ public struct MetricsSampler: Service {
     }
 }
 
-/// Reloads `pipeline.batch.*` and `pipeline.dedup.*` on SIGHUP and when the file changes.
+/// Reloads `pipeline.batch.*`, `pipeline.dedup.*`, `auth.*` and `rate_limits.*` on SIGHUP
+/// and when the file changes (so a revoked API key stops working without a restart).
 ///
 /// The whole file is parsed and validated again; a bad edit is refused with a logged
 /// reason and the values in force stay. Other keys need a restart, which is logged
@@ -112,10 +113,12 @@ public struct ConfigReloader: Service {
     let pipeline: IngestPipeline
     let pollInterval: Duration
     let logger: Logger
+    let access: AccessControl?
 
-    public init(path: String, pipeline: IngestPipeline, pollInterval: Duration = .seconds(1), logger: Logger) {
+    public init(path: String, pipeline: IngestPipeline, access: AccessControl? = nil, pollInterval: Duration = .seconds(1), logger: Logger) {
         self.path = path
         self.pipeline = pipeline
+        self.access = access
         self.pollInterval = pollInterval
         self.logger = logger
     }
@@ -139,6 +142,14 @@ public struct ConfigReloader: Service {
             lastStamp = stamp
             do {
                 let fresh = try SluiceConfiguration.load(path: path)
+                if let access, fresh.auth != access.auth || fresh.rateLimits != access.tenantLimits {
+                    if access.reload(auth: fresh.auth, tenantLimits: fresh.rateLimits) {
+                        reloads.increment()
+                        logger.notice("access control reloaded", metadata: ["keys": "\(fresh.auth?.keys.count ?? 0)"])
+                    } else {
+                        logger.warning("auth or rate_limits were added; turning access control on needs a restart")
+                    }
+                }
                 let current = pipeline.currentConfiguration
                 if fresh.pipeline.batch == current.batch && fresh.pipeline.dedup == current.dedup {
                     logger.info("configuration checked; no reloadable change", metadata: ["trigger": "\(signalled ? "SIGHUP" : "file change")"])

@@ -23,6 +23,8 @@ public struct SluiceDaemon: Sendable {
     public let logger: Logger
     /// The query side-port's API (`query.*`); it reads the server version lazily.
     public let query: QueryAPI
+    /// API keys and rate limits for both ports (inactive when neither is configured).
+    public let access: AccessControl
 
     /// Sets up logging and the Prometheus metrics backend; call once per process.
     public static func bootstrapObservability(_ logging: LoggingConfiguration, registry: PrometheusCollectorRegistry) {
@@ -53,6 +55,7 @@ public struct SluiceDaemon: Sendable {
         handler = IngestHandler(pipeline: pipeline, configuration: configuration.http, dapr: configuration.dapr, gate: gate)
         query = QueryAPI(service: QueryService(
             catalog: QueryCatalog(datasets: configuration.datasets), configuration: configuration.query, transport: transport, logger: logger))
+        access = AccessControl(auth: configuration.auth, tenantLimits: configuration.rateLimits, audit: Logger(label: "sluice.audit"))
         let transport = self.transport
         health.register(ClosureHealthCheck(name: "clickhouse") {
             do {
@@ -67,12 +70,12 @@ public struct SluiceDaemon: Sendable {
     /// Every long-running part, in start order. Inputs are added by their own factories.
     public func services(inputs: [any Service]) -> [any Service] {
         let side = Application(
-            router: SidePortServer.makeRouter(health: health, gate: gate, registry: registry, query: query),
+            router: SidePortServer.makeRouter(health: health, gate: gate, registry: registry, query: query, access: access),
             configuration: .init(address: .hostname(configuration.query.host, port: configuration.query.port), serverName: "sluice-side"),
             logger: logger)
-        let app = AppServer.makeApplication(handler: handler, configuration: configuration.http, logger: logger)
+        let app = AppServer.makeApplication(handler: handler, configuration: configuration.http, access: access, logger: logger)
         return [SinkService(transport: transport), side, PipelineService(pipeline: pipeline, gate: gate, logger: logger),
-                MetricsSampler(pipeline: pipeline), ConfigReloader(path: configuration.path, pipeline: pipeline, logger: logger)]
+                MetricsSampler(pipeline: pipeline), ConfigReloader(path: configuration.path, pipeline: pipeline, access: access, logger: logger)]
             + inputs + [app]
     }
 

@@ -5,42 +5,45 @@ import NIOCore
 
 /// Builds the app port (`http.listen`): ingest and Dapr routes (DESIGN §6).
 public enum AppServer {
-    public static func makeRouter(handler: IngestHandler, maxBodyBytes: Int) -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
-        router.post("/v1/events") { request, _ in
-            await respond(request, handler: handler, maxBodyBytes: maxBodyBytes) { await handler.postEvents($0) }
+    /// - Parameter access: access control and rate limits; nil serves every route openly.
+    public static func makeRouter(handler: IngestHandler, maxBodyBytes: Int, access: AccessControl? = nil) -> Router<SluiceRequestContext> {
+        let router = Router(context: SluiceRequestContext.self)
+        // Before any route: middleware wraps only the routes added after it.
+        if let access, access.isActive { router.add(middleware: AccessMiddleware(access: access, port: .app)) }
+        router.post("/v1/events") { request, context in
+            await respond(request, context, handler: handler, maxBodyBytes: maxBodyBytes) { await handler.postEvents($0) }
         }
-        router.post("/api/v1/metrics/ingest") { request, _ in
-            await respond(request, handler: handler, maxBodyBytes: maxBodyBytes) { await handler.metricsIngest($0) }
+        router.post("/api/v1/metrics/ingest") { request, context in
+            await respond(request, context, handler: handler, maxBodyBytes: maxBodyBytes) { await handler.metricsIngest($0) }
         }
-        router.post("/api/v1/metrics/ingest/batch") { request, _ in
-            await respond(request, handler: handler, maxBodyBytes: maxBodyBytes) { await handler.metricsIngestBatch($0) }
+        router.post("/api/v1/metrics/ingest/batch") { request, context in
+            await respond(request, context, handler: handler, maxBodyBytes: maxBodyBytes) { await handler.metricsIngestBatch($0) }
         }
         router.get("/dapr/subscribe") { _, _ in
             response(handler.daprSubscribe())
         }
         router.post("/dapr/events/{topic}") { request, context in
             let topic = context.parameters.get("topic") ?? ""
-            return await respond(request, handler: handler, maxBodyBytes: maxBodyBytes) { await handler.daprEvents($0, topic: topic) }
+            return await respond(request, context, handler: handler, maxBodyBytes: maxBodyBytes) { await handler.daprEvents($0, topic: topic) }
         }
-        router.post("/add") { request, _ in
-            await respond(request, handler: handler, maxBodyBytes: maxBodyBytes) { await handler.add($0) }
+        router.post("/add") { request, context in
+            await respond(request, context, handler: handler, maxBodyBytes: maxBodyBytes) { await handler.add($0) }
         }
         return router
     }
 
     public static func makeApplication(
-        handler: IngestHandler, configuration: HTTPIngestConfiguration, logger: Logger
+        handler: IngestHandler, configuration: HTTPIngestConfiguration, access: AccessControl? = nil, logger: Logger
     ) -> some ApplicationProtocol {
         Application(
-            router: makeRouter(handler: handler, maxBodyBytes: configuration.maxBodyBytes),
+            router: makeRouter(handler: handler, maxBodyBytes: configuration.maxBodyBytes, access: access),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "sluice"),
             logger: logger)
     }
 
     /// Reads the body within the limit (413 naming the limit otherwise) and runs `body`.
     static func respond(
-        _ request: Request, handler: IngestHandler, maxBodyBytes: Int, _ body: (IngestRequest) async -> IngestReply
+        _ request: Request, _ context: SluiceRequestContext, handler: IngestHandler, maxBodyBytes: Int, _ body: (IngestRequest) async -> IngestReply
     ) async -> Response {
         let length = request.headers[.contentLength].flatMap(Int.init)
         if let length, length > maxBodyBytes {
@@ -48,9 +51,10 @@ public enum AppServer {
         }
         // Reserve the budget before buffering the body: the body, its copy in the chunk
         // and the decoded rows all count. Refusing here keeps a flood of large requests
-        // from growing memory while they upload.
+        // from growing memory while they upload. A body of unknown length (chunked) may
+        // grow to the limit, so that much is held until its real size is known.
         let budget = handler.pipeline.budget
-        let reservation = BudgetReservation(budget: budget, bytes: Swift.max((length ?? 0) * 3, 4096))
+        var reservation = BudgetReservation(budget: budget, bytes: length.map { Swift.max($0 * 3, 4096) } ?? maxBodyBytes)
         guard budget.tryAcquire(reservation.bytes) else {
             return response(handler.overloadedReply(request.uri.path))
         }
@@ -63,9 +67,18 @@ public enum AppServer {
         } catch {
             return response(.error(400, "could not read the body: \(error)"))
         }
+        if length == nil {
+            let needed = Swift.max(buffer.readableBytes * 3, 4096)
+            reservation.releaseIfUnused()
+            reservation = BudgetReservation(budget: budget, bytes: needed)
+            guard budget.tryAcquire(needed) else {
+                _ = reservation.take()
+                return response(handler.overloadedReply(request.uri.path))
+            }
+        }
         let headers = request.headers.map { ($0.name.canonicalName, $0.value) }
         let bytes = buffer.getBytes(at: buffer.readerIndex, length: buffer.readableBytes) ?? []
-        return response(await body(IngestRequest(headers: headers, body: bytes, reservation: reservation)))
+        return response(await body(IngestRequest(headers: headers, body: bytes, reservation: reservation, grant: context.access)))
     }
 
     static func response(_ reply: IngestReply) -> Response {

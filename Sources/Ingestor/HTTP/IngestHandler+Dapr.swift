@@ -40,6 +40,7 @@ extension IngestHandler {
     }
 
     private func dapr(_ request: IngestRequest, topic: String?, route: String) async -> IngestReply {
+        if let conflict = request.tenantConflict { return conflict }
         let parsed: DaprDelivery
         do {
             parsed = try DaprDelivery(body: request.body, contentType: request.contentType, topic: topic, route: route)
@@ -47,6 +48,13 @@ extension IngestHandler {
             // Not even an envelope: Dapr retries non-2xx answers, and a body that cannot
             // be read will not improve, so say why loudly.
             return .error(400, error.reason)
+        }
+        if let scoped = request.grant?.tenant {
+            // A tenant-scoped key: events of another tenant are rejected (and dead-lettered,
+            // so Dapr gets DROP), events without a tenant get the key's.
+            for i in parsed.chunk.messages.indices {
+                parsed.chunk.messages[i].tenant = TenantScope(defaultTenant: scoped, requiredTenant: scoped)
+            }
         }
         switch parsed.kind {
         case .single:

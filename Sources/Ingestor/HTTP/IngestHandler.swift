@@ -29,11 +29,31 @@ public struct IngestRequest: Sendable {
     /// Budget taken before the body was read (from Content-Length), handed on to the
     /// chunk so a flood of large bodies is refused before it is buffered.
     public var reservation: BudgetReservation?
+    /// The caller's API key when access control is on; a tenant-scoped key makes every
+    /// event of the request carry that tenant or be rejected (never rewritten).
+    public var grant: AccessGrant?
 
-    public init(headers: [(String, String)], body: [UInt8], reservation: BudgetReservation? = nil) {
+    public init(headers: [(String, String)], body: [UInt8], reservation: BudgetReservation? = nil, grant: AccessGrant? = nil) {
         self.headers = headers
         self.body = body
         self.reservation = reservation
+        self.grant = grant
+    }
+
+    /// The tenant scope of the request's events: the key's tenant is required of every
+    /// event, and supplies the tenant where neither the event nor `X-Tenant-ID` does.
+    var tenantScope: TenantScope {
+        TenantScope(defaultTenant: tenantHeader ?? grant?.tenant, requiredTenant: grant?.tenant)
+    }
+
+    /// A refusal when `X-Tenant-ID` names another tenant than the key is scoped to (the
+    /// access middleware refuses this first; this keeps the handler safe on its own).
+    var tenantConflict: IngestReply? {
+        guard let scoped = grant?.tenant, let asked = tenantHeader, asked != scoped else { return nil }
+        return .json(403, JSONWriter.object {
+            $0.field("error", "wrong_tenant")
+            $0.field("message", "key '\(grant?.keyName ?? "")' is scoped to another tenant than X-Tenant-ID names")
+        })
     }
 
     public func header(_ name: String) -> String? {
@@ -106,6 +126,7 @@ public final class IngestHandler: Sendable {
     // MARK: POST /v1/events
 
     public func postEvents(_ request: IngestRequest, route: String = "/v1/events") async -> IngestReply {
+        if let conflict = request.tenantConflict { return conflict }
         let chunk = MessageChunk(expectedBytes: request.body.count, expectedMessages: 1)
         let payload = chunk.appendPayload(request.body)
         let format: MessageFormat
@@ -117,7 +138,7 @@ public final class IngestHandler: Sendable {
         }
         chunk.messages.append(InboundMessage(
             payload: payload, format: format, origin: MessageOrigin(kind: .http, stream: route),
-            tenant: TenantScope(defaultTenant: request.tenantHeader), receivedAtNanos: WallClock.nowNanos()))
+            tenant: request.tenantScope, receivedAtNanos: WallClock.nowNanos()))
         return eventsReply(await submit(chunk, reservation: request.reservation))
     }
 
@@ -207,7 +228,8 @@ public final class IngestHandler: Sendable {
     static let metricAttributes = ["specversion": "1.0", "type": "metric"]
 
     public func metricsIngest(_ request: IngestRequest) async -> IngestReply {
-        guard let tenant = request.tenantHeader else { return .error(400, "X-Tenant-ID header is required") }
+        if let conflict = request.tenantConflict { return conflict }
+        guard let tenant = request.tenantHeader ?? request.grant?.tenant else { return .error(400, "X-Tenant-ID header is required") }
         let chunk = MessageChunk(expectedBytes: request.body.count, expectedMessages: 1)
         let payload = chunk.appendPayload(request.body)
         var attributes = Self.metricAttributes
@@ -218,12 +240,13 @@ public final class IngestHandler: Sendable {
         chunk.messages.append(InboundMessage(
             payload: payload, format: .binary(attributes: attributes),
             origin: MessageOrigin(kind: .http, stream: "/api/v1/metrics/ingest"),
-            tenant: TenantScope(defaultTenant: tenant), receivedAtNanos: WallClock.nowNanos()))
+            tenant: TenantScope(defaultTenant: tenant, requiredTenant: request.grant?.tenant), receivedAtNanos: WallClock.nowNanos()))
         return eventsReply(await submit(chunk, reservation: request.reservation))
     }
 
     public func metricsIngestBatch(_ request: IngestRequest) async -> IngestReply {
-        guard let tenant = request.tenantHeader else { return .error(400, "X-Tenant-ID header is required") }
+        if let conflict = request.tenantConflict { return conflict }
+        guard let tenant = request.tenantHeader ?? request.grant?.tenant else { return .error(400, "X-Tenant-ID header is required") }
         let chunk = MessageChunk(expectedBytes: request.body.count, expectedMessages: 1)
         let payload = chunk.appendPayload(request.body)
         var attributes = Self.metricAttributes
@@ -232,7 +255,7 @@ public final class IngestHandler: Sendable {
         chunk.messages.append(InboundMessage(
             payload: payload, format: .binaryItems(attributes: attributes, itemsKey: "metrics"),
             origin: MessageOrigin(kind: .http, stream: "/api/v1/metrics/ingest/batch"),
-            tenant: TenantScope(defaultTenant: tenant), receivedAtNanos: WallClock.nowNanos()))
+            tenant: TenantScope(defaultTenant: tenant, requiredTenant: request.grant?.tenant), receivedAtNanos: WallClock.nowNanos()))
         return eventsReply(await submit(chunk, reservation: request.reservation))
     }
 }

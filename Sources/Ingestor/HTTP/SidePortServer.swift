@@ -8,9 +8,11 @@ public import Prometheus
 public enum SidePortServer {
     public static func makeRouter(
         health: HealthRegistry, gate: ReadinessGate, registry: PrometheusCollectorRegistry,
-        publicMetrics: Bool = true, query: QueryAPI? = nil
-    ) -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+        publicMetrics: Bool = true, query: QueryAPI? = nil, access: AccessControl? = nil
+    ) -> Router<SluiceRequestContext> {
+        let router = Router(context: SluiceRequestContext.self)
+        // Before any route: middleware wraps only the routes added after it.
+        if let access, access.isActive { router.add(middleware: AccessMiddleware(access: access, port: .side)) }
         router.get("/health/live") { _, _ in
             json(200, JSONWriter.object { $0.field("status", "alive") })
         }

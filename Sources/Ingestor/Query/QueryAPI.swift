@@ -10,23 +10,29 @@ public struct QueryHTTPRequest: Sendable {
     public var query: [(String, String)]
     public var headers: [(String, String)]
     public var body: [UInt8]
+    /// The caller's API key, when access control is on. A tenant-scoped key fixes the
+    /// query scope to its tenant, whatever the request says.
+    public var grant: AccessGrant?
 
-    public init(method: String, path: String, query: [(String, String)] = [], headers: [(String, String)] = [], body: [UInt8] = []) {
+    public init(
+        method: String, path: String, query: [(String, String)] = [], headers: [(String, String)] = [], body: [UInt8] = [], grant: AccessGrant? = nil
+    ) {
         self.method = method
         self.path = path
         self.query = query
         self.headers = headers
         self.body = body
+        self.grant = grant
     }
 
     /// A JSON POST.
-    public static func post(_ path: String, json: String, headers: [(String, String)] = []) -> QueryHTTPRequest {
-        QueryHTTPRequest(method: "POST", path: path, headers: headers, body: Array(json.utf8))
+    public static func post(_ path: String, json: String, headers: [(String, String)] = [], grant: AccessGrant? = nil) -> QueryHTTPRequest {
+        QueryHTTPRequest(method: "POST", path: path, headers: headers, body: Array(json.utf8), grant: grant)
     }
 
     /// A GET with query parameters.
-    public static func get(_ path: String, query: [(String, String)] = [], headers: [(String, String)] = []) -> QueryHTTPRequest {
-        QueryHTTPRequest(method: "GET", path: path, query: query, headers: headers)
+    public static func get(_ path: String, query: [(String, String)] = [], headers: [(String, String)] = [], grant: AccessGrant? = nil) -> QueryHTTPRequest {
+        QueryHTTPRequest(method: "GET", path: path, query: query, headers: headers, grant: grant)
     }
 
     /// The first header of that name, compared case-insensitively.
@@ -51,9 +57,8 @@ public struct QueryHTTPResponse: Sendable {
     public var text: String { String(decoding: body, as: UTF8.self) }
 }
 
-/// Decides whose rows a request may see. The default reads `X-Tenant-ID`; an
-/// authentication layer replaces it with one that maps the request's API key to its
-/// tenant (and rejects a header that asks for another).
+/// Decides whose rows a request without an API key may see (access control off). The
+/// default reads `X-Tenant-ID`; requests with a key are scoped by ``QueryAPI/grantScope``.
 public typealias QueryScopeResolver = @Sendable (QueryHTTPRequest) throws(QueryError) -> QueryScope
 
 /// The query side-port's routes: the general query, the seed-compatible APIs and the
@@ -105,9 +110,25 @@ public final class QueryAPI: Sendable {
         return .tenant(tenant)
     }
 
+    /// The scope of a request made with an API key: the key's tenant when it is scoped
+    /// (an `X-Tenant-ID` naming another tenant is refused, 403), else whatever
+    /// `X-Tenant-ID` narrows it to.
+    public static func grantScope(_ grant: AccessGrant, _ request: QueryHTTPRequest) throws(QueryError) -> QueryScope {
+        guard let tenant = grant.tenant else { return try headerScope(request) }
+        if let asked = request.header("X-Tenant-ID"), asked != tenant {
+            throw QueryError(kind: .forbidden, message: "key '\(grant.keyName)' is scoped to another tenant than X-Tenant-ID names", parameter: "X-Tenant-ID")
+        }
+        return .tenant(tenant)
+    }
+
     public func handle(_ request: QueryHTTPRequest) async -> QueryHTTPResponse {
         do {
-            let scope = try resolveScope(request)
+            let scope: QueryScope
+            if let grant = request.grant {
+                scope = try Self.grantScope(grant, request)
+            } else {
+                scope = try resolveScope(request)
+            }
             let body = try await route(request, scope: scope)
             return QueryHTTPResponse(status: 200, body: body)
         } catch {

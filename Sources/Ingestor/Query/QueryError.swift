@@ -12,6 +12,8 @@ public struct QueryError: Error, Sendable, CustomStringConvertible, Equatable {
         case limitExceeded = "limit_exceeded"
         /// The query ran longer than `query.timeout` (504).
         case timeout
+        /// The caller's key may not see what the request asks for (403).
+        case forbidden = "wrong_tenant"
         /// No such route or resource (404).
         case notFound = "not_found"
         /// ClickHouse could not be reached or failed (503 / 502).
@@ -45,6 +47,7 @@ public struct QueryError: Error, Sendable, CustomStringConvertible, Equatable {
         switch kind {
         case .invalidParameter, .limitExceeded: 400
         case .timeout: 504
+        case .forbidden: 403
         case .notFound: 404
         case .unavailable: 503
         case .upstream: 502

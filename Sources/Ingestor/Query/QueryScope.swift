@@ -1,8 +1,9 @@
 /// Whose rows a query may see.
 ///
 /// The query service never reads a tenant from the request body: the route layer builds a
-/// scope from the `X-Tenant-ID` header today, and an authentication layer can build it
-/// from an API key's tenant instead without touching the query code. A scoped query gets
+/// scope from the caller's API key when the key is tenant-scoped (``QueryAPI/grantScope``;
+/// an `X-Tenant-ID` naming another tenant is refused), and from `X-Tenant-ID` otherwise
+/// (an unscoped key, or access control off). A scoped query gets
 /// `<tenant_column> = '<tenant>'` ANDed onto every statement it runs (the main query, the
 /// top-k subquery, the comparison query), and no request parameter can remove or widen it.
 public struct QueryScope: Sendable, Hashable {

@@ -556,17 +556,17 @@ struct CloudEventDecoder: ~Copyable {
 
     private func limitNote(_ error: JSONError) -> String {
         switch error.code {
-        case .tooDeep: " (limit maxDepth)"
-        case .stringTooLong: " (limit maxStringBytes)"
+        case .tooDeep: " (limit limits.max_json_depth)"
+        case .stringTooLong: " (limit limits.max_string_bytes)"
         default: ""
         }
     }
 
     private func tooManyEvents(_ count: Int) -> String {
-        "message holds \(count) events, more than the limit of \(limits.maxEventsPerMessage) (maxEventsPerMessage)"
+        "message holds \(count) events, more than the limit of \(limits.maxEventsPerMessage) (limits.max_events_per_batch)"
     }
 
     private func tooLarge(_ count: Int) -> String {
-        "event of \(count) bytes is larger than the limit of \(limits.maxEventBytes) bytes (maxEventBytes)"
+        "event of \(count) bytes is larger than the limit of \(limits.maxEventBytes) bytes (limits.max_event_bytes)"
     }
 }

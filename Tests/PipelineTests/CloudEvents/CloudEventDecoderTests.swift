@@ -275,18 +275,18 @@ import Testing
         var h = harness
         h.limits = DecodeLimits(maxDepth: 4, maxStringBytes: 30, maxEventsPerMessage: 2, maxEventBytes: 180, maxRawEventBytes: 10)
         let e = cloudEvent(extra: #""tenantid":"t""#)
-        #expect(h.decode("[\(e),\(e),\(e)]").reasons == ["message holds 3 events, more than the limit of 2 (maxEventsPerMessage)"])
+        #expect(h.decode("[\(e),\(e),\(e)]").reasons == ["message holds 3 events, more than the limit of 2 (limits.max_events_per_batch)"])
         let big = cloudEvent(extra: #""tenantid":"t","pad":"\#(String(repeating: "x", count: 10))","pad2":"\#(String(repeating: "y", count: 10))""#)
         let tooBig = h.decode(big)
         #expect(big.utf8.count > 180)
-        #expect(tooBig.reasons == ["event of \(big.utf8.count) bytes is larger than the limit of 180 bytes (maxEventBytes)"])
+        #expect(tooBig.reasons == ["event of \(big.utf8.count) bytes is larger than the limit of 180 bytes (limits.max_event_bytes)"])
         #expect(tooBig.rejections[0].rawEvent.count == 10)
         let deep = cloudEvent(extra: #""tenantid":"t""#, data: #"{"a":{"b":{"c":{"d":1}}}}"#)
         let deepReason = h.decode(deep).reasons.first ?? ""
         #expect(deepReason.hasPrefix("body is not valid JSON: nested deeper than 4 levels at byte "))
-        #expect(deepReason.hasSuffix(" (limit maxDepth)"))
+        #expect(deepReason.hasSuffix(" (limit limits.max_json_depth)"))
         let long = cloudEvent(extra: #""tenantid":"\#(String(repeating: "z", count: 31))""#)
-        #expect(h.decode(long).reasons.first?.hasSuffix("(limit maxStringBytes)") == true)
+        #expect(h.decode(long).reasons.first?.hasSuffix("(limit limits.max_string_bytes)") == true)
     }
 
     @Test func payloadRangeOutsideTheChunkIsRejectedNotACrash() {
