@@ -17,7 +17,7 @@ private func threadCPUSeconds() -> Double {
 /// CloudEvents, single thread, in chunks of 1,000 messages (one event per message).
 ///
 /// Run: `swift build -c release --product SluiceBenchmarks && .build/release/SluiceBenchmarks decode`
-/// Results are recorded in `benchmarks/RESULTS-decode.md`.
+/// Results are recorded in `benchmarks/RESULTS.md (Decode section)`.
 func runDecodeBenchmark(events: Int = 1_000_000, only: String? = nil, distinctChunks: Int = 50) {
     let catalog = DecodeBenchmarkPresets.catalog
     for (name, make) in [

@@ -14,7 +14,7 @@
 # that Sluice, ClickHouse and the mock cluster used meanwhile: the machine is shared,
 # so wall time measures the neighbours too, CPU time much less.
 #
-# What is measured (see benchmarks/RESULTS-kafka.md):
+# What is measured (see benchmarks/RESULTS.md, Kafka section):
 # 1. sluice-catch-up: Sluice joins the group while the topic is empty, is frozen with
 #    SIGSTOP, the topic is filled with EVENTS records, and Sluice is thawed. The time
 #    from SIGCONT until ClickHouse holds EVENTS rows is the steady-state path: records

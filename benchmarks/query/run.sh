@@ -2,7 +2,7 @@
 # Query latency benchmark: a private ClickHouse 18.16 (deploy/local/clickhouse.sh) with
 # 10,000,000 raw `metrics` rows over 30 days, then timed side-port requests.
 #   benchmarks/query/run.sh [rows=10000000] [iterations=300]
-# Not part of `make test`. Results: benchmarks/RESULTS-query.md.
+# Not part of `make test`. Results: benchmarks/RESULTS.md.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 rows=${1:-10000000}
