@@ -37,6 +37,7 @@ public enum AppServer {
     ) -> some ApplicationProtocol {
         Application(
             router: makeRouter(handler: handler, maxBodyBytes: configuration.maxBodyBytes, access: access),
+            server: .http1(configuration: .init(additionalChannelHandlers: [ExpectContinueHandler()])),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "sluice"),
             logger: logger)
     }

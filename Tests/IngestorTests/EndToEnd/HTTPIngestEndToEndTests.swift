@@ -124,4 +124,24 @@ import TestSupport
         #expect(try await Self.count(ch, "SELECT count() FROM \(db).metrics") == 100_000)
         #expect(await daemon.terminate() == 0)
     }
+
+    /// A client that asks `Expect: 100-continue` (curl does for bodies over 1 MiB) gets the
+    /// interim `100 Continue` and uploads at once, instead of stalling for its timeout.
+    @Test func expectContinueGetsAnInterimResponseAndTheBatchIsWritten() async throws {
+        let (daemon, ch, db) = try await Self.startDaemon()
+        let events = SyntheticEvents(dataset: .metrics, total: 3_000, tenants: 3, startMillis: 1_760_000_000_000, spanMillis: 60_000, seed: 31)
+        let bodyPath = daemon.directory + "/batch.json"
+        try ("[" + (0..<3_000).map { events.cloudEvent($0) }.joined(separator: ",") + "]").write(toFile: bodyPath, atomically: true, encoding: .utf8)
+        // --expect100-timeout 30: without the interim response curl would wait 30 s and
+        // then send anyway, and the verbose log would show no 100.
+        let result = try await ProcessRunner.run("/usr/bin/curl", [
+            "-sS", "-v", "--expect100-timeout", "30", "-m", "20", "-o", "/dev/null", "-w", "%{http_code}",
+            "-H", "Expect: 100-continue", "-H", "Content-Type: application/cloudevents-batch+json",
+            "--data-binary", "@" + bodyPath, daemon.ingestURL + "/v1/events",
+        ], checked: false, timeout: .seconds(30))
+        #expect(result.stdout == "200", "\(result.combinedOutput.suffix(2000))")
+        #expect(result.stderr.contains("< HTTP/1.1 100 Continue"), "\(result.stderr.suffix(2000))")
+        #expect(try await Self.count(ch, "SELECT count() FROM \(db).metrics") == 3_000)
+        #expect(await daemon.terminate() == 0)
+    }
 }
