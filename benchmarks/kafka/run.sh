@@ -6,7 +6,7 @@
 #
 # Env: SLUICE_BIN_DIR (default .build/release), KEEP=1 keeps the work directory,
 #      PROFILE=1 records `perf` samples of Sluice's catch-up run,
-#      ONLY=sluice|clickhouse|fresh runs one measurement, CHUNK sets Sluice's
+#      ONLY=sluice|clickhouse|fresh|raw runs one measurement, CHUNK sets Sluice's
 #      inputs.kafka.chunk_messages, CH_CONSUMERS the engine's kafka_num_consumers,
 #      MAX_WAIT (s) bounds each wait.
 #
@@ -168,8 +168,14 @@ if [ -z "${ONLY:-}" ] || [ "$ONLY" = sluice ]; then
 fi
 
 # The filled topic serves measurements 2 and 3.
-if [ -z "${ONLY:-}" ] || [ "$ONLY" = fresh ] || [ "$ONLY" = clickhouse ]; then
+if [ -z "${ONLY:-}" ] || [ "$ONLY" = fresh ] || [ "$ONLY" = clickhouse ] || [ "$ONLY" = raw ]; then
   fill filled 2
+fi
+
+# 0. The ceiling: a bare librdkafka consumer draining the filled topic, nothing else.
+if [ -z "${ONLY:-}" ] || [ "$ONLY" = raw ]; then
+  gcc -O2 -o "$WORK/rawconsume" benchmarks/kafka/rawconsume.c -lrdkafka
+  "$WORK/rawconsume" "$BROKERS" filled "$EVENTS" | tee -a "$WORK/results.txt"
 fi
 
 # 2. Sluice, new group, every event checked against ClickHouse first.
