@@ -3,8 +3,12 @@
  * bytes, doing nothing else (no parsing, no commits). Used by benchmarks/kafka/run.sh
  * (ONLY=raw), next to Sluice and ClickHouse's Kafka engine.
  *
- *   rawconsume BROKERS TOPIC EVENTS
+ *   rawconsume BROKERS TOPIC EVENTS [property=value ...]
+ *
+ * Extra librdkafka properties reproduce Sluice's consumer settings, to tell a setting's
+ * cost from the cost of Sluice's own path.
  */
+#include <string.h>
 #include <librdkafka/rdkafka.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +21,7 @@ static double now(void) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 4) { fprintf(stderr, "usage: rawconsume BROKERS TOPIC EVENTS\n"); return 2; }
+    if (argc < 4) { fprintf(stderr, "usage: rawconsume BROKERS TOPIC EVENTS [property=value ...]\n"); return 2; }
     long want = atol(argv[3]);
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -28,6 +32,15 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
         if (rd_kafka_conf_set(conf, settings[i][0], settings[i][1], err, sizeof err) != RD_KAFKA_CONF_OK) {
             fprintf(stderr, "%s: %s\n", settings[i][0], err);
+            return 1;
+        }
+    }
+    for (int i = 4; i < argc; i++) {
+        char *eq = strchr(argv[i], '=');
+        if (!eq) { fprintf(stderr, "%s: expected property=value\n", argv[i]); return 2; }
+        *eq = 0;
+        if (rd_kafka_conf_set(conf, argv[i], eq + 1, err, sizeof err) != RD_KAFKA_CONF_OK) {
+            fprintf(stderr, "%s: %s\n", argv[i], err);
             return 1;
         }
     }

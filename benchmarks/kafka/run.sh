@@ -176,6 +176,9 @@ fi
 if [ -z "${ONLY:-}" ] || [ "$ONLY" = raw ]; then
   gcc -O2 -o "$WORK/rawconsume" benchmarks/kafka/rawconsume.c -lrdkafka
   "$WORK/rawconsume" "$BROKERS" filled "$EVENTS" | tee -a "$WORK/results.txt"
+  # The same, with the consumer settings Sluice uses.
+  "$WORK/rawconsume" "$BROKERS" filled "$EVENTS" group.id=g_raw_sluice partition.assignment.strategy=cooperative-sticky \
+    queued.max.messages.kbytes=16384 statistics.interval.ms=10000 | sed 's/^raw-consumer/raw-consumer-sluice-settings/' | tee -a "$WORK/results.txt"
 fi
 
 # 2. Sluice, new group, every event checked against ClickHouse first.
