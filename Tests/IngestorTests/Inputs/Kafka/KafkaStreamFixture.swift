@@ -67,8 +67,11 @@ final class KafkaStreamFixture: @unchecked Sendable {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             events = SyntheticEvents(dataset: .metrics, total: total, startMillis: now - 60_000, spanMillis: 60_000, seed: UInt64.random(in: 1...1_000_000))
-            // Quiet: at teardown the cluster stops before these clients do.
-            producer = try KafkaProducer(brokers: cluster.bootstrap, properties: ["log_level": "2"])
+            // Quiet: at teardown the cluster stops before these clients do. lz4: the mock
+            // broker keeps only ~10,000 record batches per partition, and a partition whose
+            // leader was down (or a slow run) can fall further behind than that; compressed
+            // batches of many records keep the whole backlog, as a real broker would.
+            producer = try KafkaProducer(brokers: cluster.bootstrap, properties: ["log_level": "2", "compression.codec": "lz4"])
             metadata = try KafkaMetadataClient(brokers: cluster.bootstrap, properties: ["log_level": "2"])
             try await migrate()
         } catch {
