@@ -160,7 +160,12 @@ public actor TableWriter {
         var accepted: [Int] = []
         accepted.reserveCapacity(n)
         var duplicates: [Int32] = []
-        var current = open ?? makeOpen()
+        // Taken out of `open` while it grows: a second reference to its arrays would
+        // make every append below copy them whole (copy-on-write), which cost a copy of
+        // the open batch's keys per chunk, quadratic in the batch size.
+        var current = open.take() ?? makeOpen()
+        var sealed = false
+        defer { if !sealed, current.rowCount > 0 { open = current } }
         for i in 0..<n {
             let key = rows.keys[i]
             let message = rows.messageIndex[i]
@@ -194,9 +199,10 @@ public actor TableWriter {
                 current.ackIndex.append(slot)
                 current.message.append(rows.messageIndex[i])
             }
-            open = current
             openBytes = current.batch.byteCount
             if current.rowCount >= policy.maxRows || openBytes >= policy.maxBytes {
+                open = current
+                sealed = true
                 seal()
             }
         }
