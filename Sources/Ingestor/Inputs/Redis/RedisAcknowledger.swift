@@ -31,7 +31,6 @@ final class RedisAcknowledger: Sendable {
     }
 
     private let state: Mutex<State>
-    private let streamIndex: [String: Int]
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
@@ -43,9 +42,6 @@ final class RedisAcknowledger: Sendable {
         self.logger = logger
         self.maxBatch = maxBatch
         state = Mutex(State(batcher: RedisAckBatcher(streamCount: streams.count)))
-        var index: [String: Int] = [:]
-        for (i, s) in streams.enumerated() { index[s] = i }
-        streamIndex = index
         // Newest(1): a wake-up signal, not a queue; the ids themselves are in `state`.
         (wakeups, wake) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
@@ -78,25 +74,19 @@ final class RedisAcknowledger: Sendable {
 
     // MARK: Called by the pipeline
 
-    /// Queues the XACK of every settled message. Runs on the settling thread: no I/O here.
-    @Sendable func onResolved(_ resolved: [ResolvedMessage]) {
-        var parsed: [(Int, RedisEntryID)] = []
-        parsed.reserveCapacity(resolved.count)
-        for r in resolved {
-            guard let s = streamIndex[r.message.origin.stream], let id = RedisEntryID(r.message.origin.offset) else {
-                // Only this input's messages reach this callback, so this is a bug; the
-                // entry stays pending and is redelivered, never lost.
-                logger.error("settled message with an unknown stream or entry id", metadata: [
-                    "stream": "\(r.message.origin.stream)", "id": "\(r.message.origin.offset)",
-                ])
-                continue
+    /// The settle callback for one read batch: it queues the XACK of every settled
+    /// message, on the settling thread (no I/O here). Message `i` of the batch's chunk is
+    /// entry `ids[i]` of stream `streams[i]`, so nothing is parsed back from text or
+    /// looked up by stream name per message.
+    func resolver(for batch: RedisReadBatch) -> @Sendable ([ResolvedMessage]) -> Void {
+        let streams = batch.streams
+        let ids = batch.ids
+        return { [self] resolved in
+            state.withLock { st in
+                for r in resolved { st.batcher.enqueue(stream: Int(streams[r.index]), id: ids[r.index]) }
             }
-            parsed.append((s, id))
+            wake.yield()
         }
-        state.withLock { st in
-            for (s, id) in parsed { st.batcher.enqueue(stream: s, id: id) }
-        }
-        wake.yield()
     }
 
     // MARK: The ack loop
