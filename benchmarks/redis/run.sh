@@ -23,6 +23,8 @@ rport=$(free_port); chport=$(free_port); chtcp=$(free_port); hport=$(free_port);
 sluice_pid=""
 cleanup() {
   [ -n "$sluice_pid" ] && kill -9 "$sluice_pid" 2>/dev/null || true
+  # KEEP_LOG=FILE keeps the daemon's log.
+  [ -n "${KEEP_LOG:-}" ] && cp "$work/sluice.log" "$KEEP_LOG" 2>/dev/null || true
   "$root/deploy/local/redis.sh" stop "$work/redis" >/dev/null 2>&1 || true
   "$root/deploy/local/clickhouse.sh" stop "$work/clickhouse" >/dev/null 2>&1 || true
   rm -rf "$work"
@@ -67,7 +69,7 @@ echo "pre-loading $n events..."
 "$sluice" publish --dataset metrics --count "$n" --to "redis://127.0.0.1:$rport/bench" --batch-size 1000 --concurrency 4 --quiet
 redis-cli -p "$rport" XGROUP CREATE bench sluice 0 >/dev/null
 
-"$work/rawloop" 127.0.0.1 "$rport" bench raw "${BATCH_SIZE:-1000}"
+"$work/rawloop" 127.0.0.1 "$rport" bench raw "${BATCH_SIZE:-1000}"; [ -n "${RAW_ONLY:-}" ] && exit 0
 
 count() { curl -s "http://127.0.0.1:$chport/?query=SELECT%20count()%20FROM%20bench.metrics"; }
 now() { date +%s.%N; }
@@ -103,4 +105,6 @@ else
 fi
 wait "$sluice_pid" || true; sluice_pid=""
 pending=$(redis-cli -p "$rport" XPENDING bench sluice | head -1)
+# STATS=1: Redis's own time per command (raw loop and Sluice together).
+[ -n "${STATS:-}" ] && redis-cli -p "$rport" INFO commandstats | grep -E 'xreadgroup|xack|xinfo|xautoclaim|xadd|xgroup' || true
 echo "pending after graceful stop: $pending"

@@ -84,6 +84,50 @@ final class RedisConnection {
         return results
     }
 
+    /// Sends `command` over and over with `depth` copies always on the wire, and hands
+    /// each reply, in place and in order, to `body` until `body` returns false; then
+    /// sends no more and passes the replies still outstanding to `body` (whose answer no
+    /// longer matters). With two or more in flight the server builds the next reply
+    /// while this thread parses and decodes the last one, instead of each side waiting
+    /// for the other.
+    func repeatPipelined(_ command: RedisCommand, depth: Int, _ body: (RedisRawReply) throws(RedisError) -> Bool) throws(RedisError) {
+        precondition(depth >= 1, "at least one command in flight")
+        func send() throws(RedisError) {
+            let rc = try command.withArgv { (argc, argv, lengths) throws(RedisError) -> Int32 in
+                redisAppendCommandArgv(context, argc, argv, lengths)
+            }
+            guard rc == REDIS_OK else { throw contextError() }
+        }
+        for _ in 0..<depth { try send() }
+        var outstanding = depth
+        var going = true
+        // A failure in `body` (an error reply such as NOGROUP) is thrown only after the
+        // replies still on the wire are read, so that the connection stays usable.
+        var failure: RedisError?
+        while outstanding > 0 {
+            var raw: UnsafeMutableRawPointer?
+            // redisGetReply writes the buffered commands before it reads.
+            guard redisGetReply(context, &raw) == REDIS_OK, let raw else { throw contextError() }
+            outstanding -= 1
+            defer { freeReplyObject(raw) }
+            var more = false
+            if failure == nil {
+                do throws(RedisError) {
+                    more = try body(RedisRawReply(raw.assumingMemoryBound(to: redisReply.self)))
+                } catch {
+                    failure = error
+                }
+            }
+            if going, more {
+                try send()
+                outstanding += 1
+            } else {
+                going = false
+            }
+        }
+        if let failure { throw failure }
+    }
+
     private func contextError() -> RedisError {
         let code = sluice_redis_context_error(context)
         let text = String(cString: sluice_redis_context_errstr(context))

@@ -58,6 +58,10 @@ public struct RedisReadStateMachine: Sendable {
         nextClaimAt = now + claimInterval
     }
 
+    /// When the next claim round is due: a live read session (many reads in a row on
+    /// the reader thread) ends by then so that the claims are not held up.
+    public var claimDue: ContinuousClock.Instant { nextClaimAt }
+
     /// True once every stream reads new entries.
     public var isLive: Bool { phases.allSatisfy { $0 == .live } }
 
