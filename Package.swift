@@ -41,6 +41,7 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CMalloc", path: "Sources/CMalloc"),
 
         .target(
             name: "Pipeline",
@@ -65,7 +66,7 @@ let package = Package(
         .target(
             name: "Ingestor",
             dependencies: [
-                "Pipeline", "Sinks", "CHiredis", "CRdkafka",
+                "Pipeline", "Sinks", "CHiredis", "CRdkafka", "CMalloc",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Configuration", package: "swift-configuration"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -42,6 +42,7 @@ public struct SluiceDaemon: Sendable {
         self.configuration = configuration
         self.registry = registry
         self.logger = logger
+        MallocTuning.apply(memoryBudget: configuration.pipeline.memoryBudget)
         transport = try ClickHouseHTTPTransport(configuration: configuration.clickhouse, logger: logger)
         let compression: CompressionMethod = switch configuration.clickhouse.compression {
         case .lz4: .lz4
