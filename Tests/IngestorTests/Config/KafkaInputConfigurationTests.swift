@@ -34,7 +34,7 @@ import TestSupport
             """)
         let kafka = try #require(config.kafka)
         #expect(kafka.properties == ["session.timeout.ms": "6000", "partition.assignment.strategy": "range"])
-        let applied = Dictionary(kafka.consumerProperties, uniquingKeysWith: { _, last in last })
+        let applied = Dictionary(kafka.consumerProperties(memoryBudget: 512 << 20), uniquingKeysWith: { _, last in last })
         #expect(applied["session.timeout.ms"] == "6000")
         #expect(applied["partition.assignment.strategy"] == "range", "a property overrides Sluice's default")
         #expect(applied["bootstrap.servers"] == "b1:9092,b2:9092")
@@ -57,9 +57,23 @@ import TestSupport
         }
         // Whatever else is configured, offsets are stored and committed by Sluice only.
         let kafka = try #require(try Self.load(kafka: "    brokers: b:9092\n    topics: [events]").kafka)
-        let applied = Dictionary(kafka.consumerProperties, uniquingKeysWith: { _, last in last })
+        let applied = Dictionary(kafka.consumerProperties(memoryBudget: 512 << 20), uniquingKeysWith: { _, last in last })
         #expect(applied["enable.auto.commit"] == "false")
         #expect(applied["enable.auto.offset.store"] == "false")
+    }
+
+    @Test func thePrefetchQueueIsSizedFromTheMemoryBudget() throws {
+        let kafka = try #require(try Self.load(kafka: "    brokers: b:9092\n    topics: [events]").kafka)
+        func prefetch(_ budget: Int) -> String? {
+            Dictionary(kafka.consumerProperties(memoryBudget: budget), uniquingKeysWith: { _, last in last })["queued.max.messages.kbytes"]
+        }
+        #expect(prefetch(512 << 20) == "65536")
+        #expect(prefetch(32 << 20) == "4096")
+        #expect(prefetch(4 << 30) == "65536", "never above librdkafka's own default")
+        #expect(prefetch(1 << 20) == "1024")
+        // An operator's explicit setting still wins.
+        let tuned = try #require(try Self.load(kafka: "    brokers: b:9092\n    topics: [events]\n    properties:\n      queued.max.messages.kbytes: 2048").kafka)
+        #expect(Dictionary(tuned.consumerProperties(memoryBudget: 512 << 20), uniquingKeysWith: { _, last in last })["queued.max.messages.kbytes"] == "2048")
     }
 
     @Test func dottedKeysOutsideKafkaPropertiesAreStillRefused() {

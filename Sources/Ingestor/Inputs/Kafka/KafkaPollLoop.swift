@@ -84,7 +84,7 @@ final class KafkaPollLoop: @unchecked Sendable {
         // A chunk also closes at 8 MiB, so a topic of large records still moves in
         // pieces the budget can admit.
         chunkBytes = 8 << 20
-        consumer = try KafkaConsumer(properties: configuration.consumerProperties, logger: logger)
+        consumer = try KafkaConsumer(properties: configuration.consumerProperties(memoryBudget: budget.limit), logger: logger)
     }
 
     // MARK: Control (any thread)
