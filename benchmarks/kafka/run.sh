@@ -8,7 +8,8 @@
 #      PROFILE=1 records `perf` samples of Sluice's catch-up run,
 #      ONLY=sluice|clickhouse|fresh|raw runs one measurement, CHUNK sets Sluice's
 #      inputs.kafka.chunk_messages, CH_CONSUMERS the engine's kafka_num_consumers,
-#      MAX_WAIT (s) bounds each wait.
+#      MAX_WAIT (s) bounds each wait, KAFKA_PROPERTIES adds librdkafka properties
+#      to Sluice's consumer ("a.b: v, c.d: w").
 #
 # Each line reports rows, wall time, and the CPU seconds (user + system, from /proc)
 # that Sluice, ClickHouse and the mock cluster used meanwhile: the machine is shared,
@@ -82,6 +83,7 @@ inputs:
     topics: [$3]
     group: $2
     chunk_messages: ${CHUNK:-5000}
+    properties: {${KAFKA_PROPERTIES:-}}
 logging: {level: info}
 YAML
   "$BIN/sluice" migrate --config "$WORK/$1.yaml" >/dev/null
@@ -157,11 +159,12 @@ if [ -z "${ONLY:-}" ] || [ "$ONLY" = sluice ]; then
   START=$(now); kill -CONT "$SP"
   if [ "${PROFILE:-0}" = 1 ]; then
     perf record -F 999 -g -p "$SP" -o "$WORK/perf.data" -- sleep "${PROFILE_SECONDS:-4}" >/dev/null 2>&1 &
+    PERF_PID=$!
   fi
   measure sluice-catch-up catchup.metrics
   kill "$SP"; wait "$SP" || true
   if [ "${PROFILE:-0}" = 1 ]; then
-    wait
+    wait "$PERF_PID" || true
     perf report -i "$WORK/perf.data" --no-children --sort comm --stdio 2>/dev/null | grep -v '^#' | grep -v '^$' | head -20 | tee "$WORK/perf-threads.txt"
     perf report -i "$WORK/perf.data" --no-children --sort symbol --stdio -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -45 | tee "$WORK/perf-symbols.txt"
   fi
