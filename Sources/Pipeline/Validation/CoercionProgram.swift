@@ -244,6 +244,30 @@ struct Coercer {
             // Unretained: the map column owns its inner columns for as long as this runs.
             let keys = Unmanaged.passUnretained(column.inner.unsafelyUnwrapped)
             let values = Unmanaged.passUnretained(column.inner2.unsafelyUnwrapped)
+            if stepPointer[c.child].kind == .string, stepPointer[c.child2].kind == .string {
+                // Map(String, String), the common map: no member can fail (keys are
+                // strings, values of any kind have a text), so the per-member failure
+                // capture and the two nested coerce calls are skipped.
+                keys._withUnsafeGuaranteedRef { keys in
+                    values._withUnsafeGuaranteedRef { values in
+                        var members = value.members
+                        while let (key, element) = members.next() {
+                            let kind = element.kind
+                            if kind == .null { continue }
+                            key.appendDecoded(to: &keys.values)
+                            keys.finishStringRow()
+                            if kind == .string {
+                                element.appendDecoded(to: &values.values)
+                                values.finishStringRow()
+                            } else {
+                                values.append(bytes: element.rawBytes)
+                            }
+                        }
+                    }
+                }
+                column.finishCollectionRow()
+                return
+            }
             let nullableValues = stepPointer[c.child2].kind == .nullable
             var members = value.members
             while let (key, element) = members.next() {
