@@ -300,7 +300,7 @@ struct CloudEventDecoder: ~Copyable {
         guard let v = attributes[slot] else { return Problem("\(name)", "missing") }
         guard v.kind == .string else { return Problem("\(name)", "expected a non-empty string, got \(ValueDescription.describe(v))") }
         guard v.bytes.count > 0 else { return Problem("\(name)", "must not be empty") }
-        return checkControlCharacters(v, name)
+        return v.hasEscapes ? checkControlCharacters(v, name) : nil
     }
 
     @inline(__always)
@@ -321,6 +321,7 @@ struct CloudEventDecoder: ~Copyable {
 
     /// CloudEvents strings exclude control characters; raw ones are already JSON errors,
     /// so only escaped ones (`\u0000`) need a look.
+    @inline(never)
     private func checkControlCharacters(_ v: JSONValue, _ name: StaticString) -> Problem? {
         guard v.hasEscapes else { return nil }
         for scalar in v.string.unicodeScalars where scalar.value < 0x20 || (scalar.value >= 0x7F && scalar.value <= 0x9F) {

@@ -54,18 +54,23 @@ public struct ChunkDecoder: ~Copyable {
         let out = DecodedChunk(chunk: chunk, datasetCount: catalog.count)
         rows.begin(expectedRows: chunk.messages.count)
         let all = chunk.bytes.withUnsafeBytes { $0 }
-        let messages = chunk.messages
-        for index in messages.indices {
-            let range = messages[index].payload
-            guard range.lowerBound >= 0, range.upperBound <= all.count else {
-                rows.reject(Rejection(message: index, field: "", reason: "payload range \(range) lies outside the chunk's \(all.count) bytes", rawEvent: []))
-                out.eventsPerMessage[index] = 1
-                continue
+        // Messages are read in place through a buffer pointer: subscripting the array
+        // copied each message (retaining its strings) and checked exclusivity per message.
+        chunk.messages.withUnsafeBufferPointer { messages in
+            out.eventsPerMessage.withUnsafeMutableBufferPointer { counts in
+                for index in messages.indices {
+                    let range = messages[index].payload
+                    guard range.lowerBound >= 0, range.upperBound <= all.count else {
+                        rows.reject(Rejection(message: index, field: "", reason: "payload range \(range) lies outside the chunk's \(all.count) bytes", rawEvent: []))
+                        counts[index] = 1
+                        continue
+                    }
+                    rows.receivedAtNanos = messages[index].receivedAtNanos
+                    rows.requiredTenant = messages[index].tenant.requiredTenant
+                    let payload = UnsafeRawBufferPointer(rebasing: all[range])
+                    counts[index] = events.decode(messages[index], index: index, payload: payload, sink: &rows)
+                }
             }
-            rows.receivedAtNanos = messages[index].receivedAtNanos
-            rows.requiredTenant = messages[index].tenant.requiredTenant
-            let payload = UnsafeRawBufferPointer(rebasing: all[range])
-            out.eventsPerMessage[index] = events.decode(messages[index], index: index, payload: payload, sink: &rows)
         }
         out.tables = rows.tables
         out.rejections = rows.rejections
