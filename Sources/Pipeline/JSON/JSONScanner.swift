@@ -248,17 +248,11 @@ public struct JSONScanner: ~Copyable {
     @inline(__always)
     static func scanString(_ s: UnsafePointer<UInt8>, _ n: Int, _ start: Int) throws(JSONError) -> (end: Int, escapes: Bool) {
         var p = start
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
+        let limit = n &- 8
         // Eight ASCII bytes at a time: stop at a quote, a backslash, a control character
         // or a non-ASCII byte.
-        while p &+ 8 <= n {
-            let w = UnsafeRawPointer(s + p).loadUnaligned(as: UInt64.self)
-            let q = w ^ (ones &* 0x22)
-            let b = w ^ (ones &* 0x5C)
-            // Exact for the lowest flagged byte (borrows only run upwards), so the first
-            // special byte is found without re-testing the bytes before it.
-            let special = (((q &- ones) & ~q) | ((b &- ones) & ~b) | ((w &- ones &* 0x20) & ~w) | w) & highs
+        while p <= limit {
+            let special = specialBytes(UnsafeRawPointer(s + p).loadUnaligned(as: UInt64.self))
             if special != 0 {
                 p &+= special.trailingZeroBitCount &>> 3
                 if s[p] == quote { return (p, false) }
@@ -269,20 +263,30 @@ public struct JSONScanner: ~Copyable {
         return try scanStringRest(s, n, start, p)
     }
 
+    /// The high bit of every byte of `w` that a string scan must stop at (a quote, a
+    /// backslash, a control character or a non-ASCII byte), exact for the lowest one:
+    /// a borrow only starts at a byte that is a match and only runs upwards. The usual
+    /// `& ~x` of the zero-byte test is left out because the bytes it excludes (0x81 and
+    /// up after the xor) have their own high bit set, which is flagged anyway.
+    @inline(__always)
+    static func specialBytes(_ w: UInt64) -> UInt64 {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let quotes = (w ^ (ones &* 0x22)) &- ones
+        let backslashes = (w ^ (ones &* 0x5C)) &- ones
+        let controls = w &- (ones &* 0x20)
+        return (quotes | backslashes | controls | w) & (ones &* 0x80)
+    }
+
     /// The general string loop, from `p` on (everything before `p` is plain ASCII):
     /// escapes, multi-byte UTF-8, control characters and the last few bytes of the input.
     @inline(never)
     static func scanStringRest(_ s: UnsafePointer<UInt8>, _ n: Int, _ start: Int, _ from: Int) throws(JSONError) -> (end: Int, escapes: Bool) {
         var p = from
         var escapes = false
-        let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
+        let limit = n &- 8
         while true {
-            while p &+ 8 <= n {
-                let w = UnsafeRawPointer(s + p).loadUnaligned(as: UInt64.self)
-                let q = w ^ (ones &* 0x22)
-                let b = w ^ (ones &* 0x5C)
-                let special = (((q &- ones) & ~q) | ((b &- ones) & ~b) | ((w &- ones &* 0x20) & ~w) | w) & highs
+            while p <= limit {
+                let special = specialBytes(UnsafeRawPointer(s + p).loadUnaligned(as: UInt64.self))
                 if special != 0 {
                     p &+= special.trailingZeroBitCount &>> 3
                     break
