@@ -111,6 +111,12 @@ final class KeyTable: @unchecked Sendable {
         @inline(__always)
         func slot(of value: JSONValue, scratch: inout GrowableBuffer) -> Int {
             if !value.hasEscapes { return slot(value.bytes) }
+            return slot(ofEscaped: value, scratch: &scratch)
+        }
+
+        /// Out of line so that the common lookup above stays small enough to inline.
+        @inline(never)
+        func slot(ofEscaped value: JSONValue, scratch: inout GrowableBuffer) -> Int {
             scratch.truncate(to: 0)
             value.appendDecoded(to: &scratch)
             return scratch.withUnsafeBytes { slot($0) }
