@@ -76,25 +76,32 @@ struct CloudEventDecoder: ~Copyable {
 
     /// Decodes one message and returns how many events it held, accepted or rejected (an
     /// undecodable message counts as one).
+    ///
+    /// The message is passed by address: passed by value (even `borrowing`, from an array
+    /// element) it was copied per message, retaining its strings.
     mutating func decode<S: CloudEventSink & ~Copyable>(
-        _ message: borrowing InboundMessage, index: Int, payload: UnsafeRawBufferPointer, sink: inout S
+        _ message: UnsafePointer<InboundMessage>, index: Int, payload: UnsafeRawBufferPointer, sink: inout S
     ) -> Int32 {
         external.truncate(to: 0)
         externalTape.removeAll()
-        switch message.format {
+        // Structured first, without binding: the switch below copies the format's payload.
+        if case .structured = message.pointee.format {
+            return decodeStructured(defaultTenant: message.pointee.tenant.defaultTenant, index: index, payload: payload, sink: &sink)
+        }
+        switch message.pointee.format {
         case .structured:
-            return decodeStructured(message, index: index, payload: payload, sink: &sink)
+            return decodeStructured(defaultTenant: message.pointee.tenant.defaultTenant, index: index, payload: payload, sink: &sink)
         case .binary(let headerAttributes):
-            return decodeBinary(headerAttributes, message, index: index, payload: payload, sink: &sink)
+            return decodeBinary(headerAttributes, message.pointee, index: index, payload: payload, sink: &sink)
         case .binaryItems(let headerAttributes, let itemsKey):
-            return decodeItems(headerAttributes, itemsKey: itemsKey, message, index: index, payload: payload, sink: &sink)
+            return decodeItems(headerAttributes, itemsKey: itemsKey, message.pointee, index: index, payload: payload, sink: &sink)
         }
     }
 
     // MARK: Structured and batch
 
     private mutating func decodeStructured<S: CloudEventSink & ~Copyable>(
-        _ message: borrowing InboundMessage, index: Int, payload: UnsafeRawBufferPointer, sink: inout S
+        defaultTenant tenant: String?, index: Int, payload: UnsafeRawBufferPointer, sink: inout S
     ) -> Int32 {
         let root: JSONValue
         do {
@@ -106,7 +113,7 @@ struct CloudEventDecoder: ~Copyable {
         // The default tenant is the only external value in structured mode; append it
         // before taking pointers.
         var tenantNode = -1
-        if let tenant = message.tenant.defaultTenant {
+        if let tenant {
             tenantNode = appendExternal(tenant)
         }
         let defaultTenant = tenantNode >= 0 ? externalValue(tenantNode) : nil
@@ -164,7 +171,8 @@ struct CloudEventDecoder: ~Copyable {
         if attributes[AttributeSlot.tenantid] == nil, let defaultTenant {
             attributes[AttributeSlot.tenantid] = defaultTenant
         }
-        if let problem = checkEnvelope() {
+        var time: TimestampParser.Instant?
+        if let problem = Self.checkEnvelope(attributes, slotCount, self.table, &time) {
             sink.reject(rejection(message, raw, field: problem.field, reason: problem.reason, attributes: true))
             return
         }
@@ -175,7 +183,7 @@ struct CloudEventDecoder: ~Copyable {
             sink.reject(rejection(message, raw, field: problem.field, reason: problem.reason, attributes: true))
             return
         }
-        sink.accept(CloudEventView(attributes: attributes, data: data, raw: raw, message: message))
+        sink.accept(CloudEventView(attributes: attributes, data: data, raw: raw, message: message, time: time))
     }
 
     /// A member that is not one of the slotted names: an extension nobody reads.
@@ -204,7 +212,7 @@ struct CloudEventDecoder: ~Copyable {
         if member != nil, base64 != nil {
             return .failure(Problem("data_base64", "data and data_base64 are mutually exclusive"))
         }
-        let json = contentTypeIsJSON()
+        let json = Self.contentTypeIsJSON(attributes)
         if let base64 {
             guard base64.kind == .string else {
                 return .failure(Problem("data_base64", "expected a base64 string, got \(ValueDescription.describe(base64))"))
@@ -250,7 +258,7 @@ struct CloudEventDecoder: ~Copyable {
         return JSONValue(nodes: payloadTape.nodes, base: base, index: node)
     }
 
-    private func contentTypeIsJSON() -> Bool {
+    private static func contentTypeIsJSON(_ attributes: UnsafeMutablePointer<JSONValue?>) -> Bool {
         guard let ct = attributes[AttributeSlot.datacontenttype], ct.kind == .string else { return true }
         if ct.hasEscapes { return MediaType.isJSON(ct.string) }
         return MediaType.isJSON(ct.bytes)
@@ -267,23 +275,30 @@ struct CloudEventDecoder: ~Copyable {
         }
     }
 
-    private func checkEnvelope() -> Problem? {
+    // The per-event checks are static over the attribute slots: called as methods from the
+    // decoder's mutating methods, each call copied the whole decoder (352 bytes) for its
+    // `self` argument.
+    /// `parsedTime`: set to the `time` attribute's instant when it is present and valid.
+    private static func checkEnvelope(
+        _ attributes: UnsafeMutablePointer<JSONValue?>, _ slotCount: Int, _ table: KeyTable, _ parsedTime: inout TimestampParser.Instant?
+    ) -> Problem? {
+        parsedTime = nil
         guard let version = attributes[AttributeSlot.specversion] else { return Problem("specversion", "missing") }
         guard Self.isSpecVersion10(version) else {
             return Problem("specversion", "expected \"1.0\", got \(ValueDescription.describe(version))")
         }
-        if let problem = checkRequiredString(AttributeSlot.id, "id") { return problem }
-        if let problem = checkRequiredString(AttributeSlot.source, "source") { return problem }
-        if let problem = checkRequiredString(AttributeSlot.type, "type") { return problem }
-        if let problem = checkOptionalString(AttributeSlot.datacontenttype, "datacontenttype", allowEmpty: true) { return problem }
-        if let problem = checkOptionalString(AttributeSlot.dataschema, "dataschema", allowEmpty: false) { return problem }
-        if let problem = checkOptionalString(AttributeSlot.subject, "subject", allowEmpty: false) { return problem }
+        if let problem = checkRequiredString(attributes, AttributeSlot.id, "id") { return problem }
+        if let problem = checkRequiredString(attributes, AttributeSlot.source, "source") { return problem }
+        if let problem = checkRequiredString(attributes, AttributeSlot.type, "type") { return problem }
+        if let problem = checkOptionalString(attributes, AttributeSlot.datacontenttype, "datacontenttype", allowEmpty: true) { return problem }
+        if let problem = checkOptionalString(attributes, AttributeSlot.dataschema, "dataschema", allowEmpty: false) { return problem }
+        if let problem = checkOptionalString(attributes, AttributeSlot.subject, "subject", allowEmpty: false) { return problem }
         if let time = attributes[AttributeSlot.time] {
             guard time.kind == .string else { return Problem("time", "expected an RFC 3339 timestamp string, got \(ValueDescription.describe(time))") }
-            let ok = time.hasEscapes
-                ? Array(time.string.utf8).withUnsafeBytes { TimestampParser.parse($0, requireZone: true) } != nil
-                : TimestampParser.parse(time.bytes, requireZone: true) != nil
-            guard ok else { return Problem("time", "not an RFC 3339 timestamp: \(ValueDescription.describe(time))") }
+            parsedTime = time.hasEscapes
+                ? Array(time.string.utf8).withUnsafeBytes { TimestampParser.parse($0, requireZone: true) }
+                : TimestampParser.parse(time.bytes, requireZone: true)
+            guard parsedTime != nil else { return Problem("time", "not an RFC 3339 timestamp: \(ValueDescription.describe(time))") }
         }
         var slot = AttributeSlot.tenantid
         while slot < slotCount {
@@ -296,15 +311,15 @@ struct CloudEventDecoder: ~Copyable {
     }
 
     @inline(__always)
-    private func checkRequiredString(_ slot: Int, _ name: StaticString) -> Problem? {
+    private static func checkRequiredString(_ attributes: UnsafeMutablePointer<JSONValue?>, _ slot: Int, _ name: StaticString) -> Problem? {
         guard let v = attributes[slot] else { return Problem("\(name)", "missing") }
         guard v.kind == .string else { return Problem("\(name)", "expected a non-empty string, got \(ValueDescription.describe(v))") }
         guard v.bytes.count > 0 else { return Problem("\(name)", "must not be empty") }
-        return checkControlCharacters(v, name)
+        return v.hasEscapes ? checkControlCharacters(v, name) : nil
     }
 
     @inline(__always)
-    private func checkOptionalString(_ slot: Int, _ name: StaticString, allowEmpty: Bool) -> Problem? {
+    private static func checkOptionalString(_ attributes: UnsafeMutablePointer<JSONValue?>, _ slot: Int, _ name: StaticString, allowEmpty: Bool) -> Problem? {
         guard let v = attributes[slot] else { return nil }
         guard v.kind == .string else { return Problem("\(name)", "expected a string, got \(ValueDescription.describe(v))") }
         if !allowEmpty, v.bytes.count == 0 { return Problem("\(name)", "must not be empty when present") }
@@ -321,7 +336,8 @@ struct CloudEventDecoder: ~Copyable {
 
     /// CloudEvents strings exclude control characters; raw ones are already JSON errors,
     /// so only escaped ones (`\u0000`) need a look.
-    private func checkControlCharacters(_ v: JSONValue, _ name: StaticString) -> Problem? {
+    @inline(never)
+    private static func checkControlCharacters(_ v: JSONValue, _ name: StaticString) -> Problem? {
         guard v.hasEscapes else { return nil }
         for scalar in v.string.unicodeScalars where scalar.value < 0x20 || (scalar.value >= 0x7F && scalar.value <= 0x9F) {
             return Problem("\(name)", "control character U+\(String(scalar.value, radix: 16, uppercase: true)) is not allowed")
@@ -383,7 +399,8 @@ struct CloudEventDecoder: ~Copyable {
             return 1
         }
         applyTemplate()
-        if let problem = checkEnvelope() {
+        var time: TimestampParser.Instant?
+        if let problem = Self.checkEnvelope(attributes, slotCount, table, &time) {
             sink.reject(rejection(index, payload, field: problem.field, reason: problem.reason, attributes: true))
             return 1
         }
@@ -393,7 +410,7 @@ struct CloudEventDecoder: ~Copyable {
         }
         var data: JSONValue?
         if payload.count > 0 {
-            if contentTypeIsJSON() {
+            if Self.contentTypeIsJSON(attributes) {
                 do {
                     let root = try scanner.parse(payload)
                     data = root.isNull ? nil : root
@@ -405,7 +422,7 @@ struct CloudEventDecoder: ~Copyable {
                 data = rawString(payload)
             }
         }
-        sink.accept(CloudEventView(attributes: attributes, data: data, raw: payload, message: index))
+        sink.accept(CloudEventView(attributes: attributes, data: data, raw: payload, message: index, time: time))
         return 1
     }
 
@@ -456,7 +473,8 @@ struct CloudEventDecoder: ~Copyable {
             applyTemplate()
             defer { position += 1 }
             let raw = item.rawBytes
-            if let problem = checkEnvelope() {
+            var time: TimestampParser.Instant?
+            if let problem = Self.checkEnvelope(attributes, slotCount, table, &time) {
                 sink.reject(rejection(index, raw, field: problem.field, reason: problem.reason, attributes: true))
                 continue
             }
@@ -464,7 +482,7 @@ struct CloudEventDecoder: ~Copyable {
                 sink.reject(rejection(index, raw, field: "", reason: tooLarge(raw.count), attributes: true))
                 continue
             }
-            sink.accept(CloudEventView(attributes: attributes, data: item.isNull ? nil : item, raw: raw, message: index))
+            sink.accept(CloudEventView(attributes: attributes, data: item.isNull ? nil : item, raw: raw, message: index, time: time))
         }
         return Int32(count)
     }

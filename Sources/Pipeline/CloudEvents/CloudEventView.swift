@@ -11,6 +11,10 @@ struct CloudEventView {
     let raw: UnsafeRawBufferPointer
     /// Index of the message in its chunk.
     let message: Int
+    /// The `time` attribute as the envelope check parsed it (nil when absent), so a
+    /// time column fed the same text (`data.timestamp` equal to `time`, as producers
+    /// commonly send) is not parsed a second time.
+    var time: TimestampParser.Instant? = nil
 
     @inline(__always)
     func attribute(_ slot: Int) -> JSONValue? { attributes[slot] }

@@ -75,46 +75,75 @@ public struct JSONScanner: ~Copyable {
         return p
     }
 
+    /// The whole document in one loop over locals: the tape's pointer, capacity and count,
+    /// and the depth stack live in registers instead of being re-read through `self` and
+    /// `inout` parameters per node, which was most of the per-node cost.
+    ///
+    /// A stack entry is the container's node index shifted left by one, with the low bit
+    /// set for objects, so the after-value path knows the container kind without reading
+    /// its node.
     private mutating func scan(_ s: UnsafePointer<UInt8>, _ n: Int) throws(JSONError) {
         var p = Self.skipWhitespace(s, n, 0)
-        var depth = 0
         guard p < n else { throw JSONError(.emptyDocument, at: p, "empty document (only whitespace)") }
+        let stack = self.stack
+        let maxDepth = self.maxDepth
+        let maxStringBytes = self.maxStringBytes
+        var nodes = tape.nodes
+        var capacity = tape.capacity
+        var count = 0
+        var depth = 0
 
         valueLoop: while true {
-            // p is at the first byte of a value (whitespace already skipped).
+            // p is at the first byte of a value (whitespace already skipped). Room for the
+            // value and the key that may follow an opening brace.
+            if count &+ 2 > capacity {
+                tape.count = count
+                tape.grow()
+                nodes = tape.nodes
+                capacity = tape.capacity
+            }
             guard p < n else { throw JSONError(.unexpectedEnd, at: p, "unexpected end of input, expected a value") }
             let c = s[p]
-            switch c {
-            case 0x7B, 0x5B: // { [
+            if c == Self.quote {
+                let (end, escapes) = try Self.scanString(s, n, p &+ 1)
+                guard end &- p &- 1 <= maxStringBytes else { throw Self.stringTooLong(p, end, maxStringBytes) }
+                nodes[count] = JSONNode(
+                    start: UInt32(truncatingIfNeeded: p &+ 1), end: UInt32(truncatingIfNeeded: end),
+                    next: UInt32(truncatingIfNeeded: count &+ 1), kind: .string, flags: escapes ? JSONNode.hasEscapes : 0)
+                count &+= 1
+                p = end &+ 1
+            } else if c == 0x7B || c == 0x5B { // { [
                 guard depth < maxDepth else {
                     throw Self.error(.tooDeep, p) { "nested deeper than \(maxDepth) levels" }
                 }
                 let isObject = c == 0x7B
-                let index = tape.append(JSONNode(start: UInt32(truncatingIfNeeded: p), end: 0, next: 0, kind: isObject ? .object : .array, flags: 0))
-                stack[depth] = UInt32(index)
-                depth += 1
-                p = Self.skipWhitespace(s, n, p + 1)
+                nodes[count] = JSONNode(start: UInt32(truncatingIfNeeded: p), end: 0, next: 0, kind: isObject ? .object : .array, flags: 0)
+                stack[depth] = UInt32(truncatingIfNeeded: count) &<< 1 | (isObject ? 1 : 0)
+                let index = count
+                count &+= 1
+                depth &+= 1
+                p = Self.skipWhitespace(s, n, p &+ 1)
                 if p < n, s[p] == (isObject ? 0x7D : 0x5D) {
-                    tape.nodes[index].end = UInt32(truncatingIfNeeded: p &+ 1)
-                    tape.nodes[index].next = UInt32(truncatingIfNeeded: tape.count)
-                    depth -= 1
-                    p += 1
+                    nodes[index].end = UInt32(truncatingIfNeeded: p &+ 1)
+                    nodes[index].next = UInt32(truncatingIfNeeded: count)
+                    depth &-= 1
+                    p &+= 1
                 } else {
-                    if isObject { p = try Self.scanKey(s, n, p, &tape, maxStringBytes) }
+                    if isObject {
+                        p = try Self.scanKey(s, n, p, nodes, &count, maxStringBytes)
+                    }
                     continue valueLoop
                 }
-            case Self.quote:
-                p = try Self.scanStringValue(s, n, p, &tape, maxStringBytes)
-            case 0x2D, 0x30...0x39:
-                p = try scanNumber(s, n, p)
-            case 0x74: // t
-                p = try literal(s, n, p, 0x74_72_75_65, .true)
-            case 0x66: // f
-                guard n - p >= 5, s[p + 4] == 0x65 else { throw badLiteral(s, n, p, "false") }
-                p = try literal(s, n, p, 0x66_61_6C_73, .false) + 1
-            case 0x6E: // n
-                p = try literal(s, n, p, 0x6E_75_6C_6C, .null)
-            default:
+            } else if c == 0x2D || c &- 0x30 < 10 {
+                p = try Self.scanNumber(s, n, p, nodes, &count)
+            } else if c == 0x74 { // t
+                p = try Self.literal(s, n, p, 0x74_72_75_65, .true, nodes, &count)
+            } else if c == 0x66 { // f
+                guard n - p >= 5, s[p + 4] == 0x65 else { throw Self.badLiteral(p, "false") }
+                p = try Self.literal(s, n, p, 0x66_61_6C_73, .false, nodes, &count) &+ 1
+            } else if c == 0x6E { // n
+                p = try Self.literal(s, n, p, 0x6E_75_6C_6C, .null, nodes, &count)
+            } else {
                 throw Self.unexpected(s, n, p, expecting: "a value")
             }
 
@@ -125,25 +154,35 @@ public struct JSONScanner: ~Copyable {
                     guard p == n else {
                         throw Self.error(.trailingCharacters, p) { "unexpected \(Self.describe(s, n, p)) after the end of the document" }
                     }
+                    tape.count = count
                     return
                 }
+                let top = stack[depth &- 1]
+                let isObject = top & 1 != 0
                 p = Self.skipWhitespace(s, n, p)
                 guard p < n else {
-                    throw Self.error(.unexpectedEnd, p) { "unexpected end of input inside an \(tape.nodes[Int(stack[depth - 1])].kind.name)" }
+                    throw Self.error(.unexpectedEnd, p) { "unexpected end of input inside an \(isObject ? "object" : "array")" }
                 }
-                let top = Int(stack[depth - 1])
-                let isObject = tape.nodes[top].kind == .object
                 let c = s[p]
                 if c == 0x2C { // ,
-                    p = Self.skipWhitespace(s, n, p + 1)
-                    if isObject { p = try Self.scanKey(s, n, p, &tape, maxStringBytes) }
+                    p = Self.skipWhitespace(s, n, p &+ 1)
+                    if isObject {
+                        if count &+ 2 > capacity {
+                            tape.count = count
+                            tape.grow()
+                            nodes = tape.nodes
+                            capacity = tape.capacity
+                        }
+                        p = try Self.scanKey(s, n, p, nodes, &count, maxStringBytes)
+                    }
                     continue valueLoop
                 }
                 if c == (isObject ? 0x7D : 0x5D) {
-                    tape.nodes[top].end = UInt32(truncatingIfNeeded: p &+ 1)
-                    tape.nodes[top].next = UInt32(truncatingIfNeeded: tape.count)
-                    depth -= 1
-                    p += 1
+                    let index = Int(top &>> 1)
+                    nodes[index].end = UInt32(truncatingIfNeeded: p &+ 1)
+                    nodes[index].next = UInt32(truncatingIfNeeded: count)
+                    depth &-= 1
+                    p &+= 1
                     continue
                 }
                 throw Self.unexpected(s, n, p, expecting: isObject ? "',' or '}'" : "',' or ']'")
@@ -151,64 +190,103 @@ public struct JSONScanner: ~Copyable {
         }
     }
 
-    /// Scans `"key" :` and returns the offset of the member's value.
+    /// Scans `"key" :`, appends the key's node (the caller made room), and returns the
+    /// offset of the member's value.
     @inline(__always)
-    private static func scanKey(_ s: UnsafePointer<UInt8>, _ n: Int, _ p: Int, _ tape: inout JSONTape, _ maxStringBytes: Int) throws(JSONError) -> Int {
+    private static func scanKey(
+        _ s: UnsafePointer<UInt8>, _ n: Int, _ p: Int, _ nodes: UnsafeMutablePointer<JSONNode>, _ count: inout Int, _ maxStringBytes: Int
+    ) throws(JSONError) -> Int {
         guard p < n, s[p] == Self.quote else { throw Self.unexpected(s, n, p, expecting: "a string key") }
-        var q = try Self.scanStringValue(s, n, p, &tape, maxStringBytes)
+        let (end, escapes) = try Self.scanString(s, n, p &+ 1)
+        guard end &- p &- 1 <= maxStringBytes else { throw Self.stringTooLong(p, end, maxStringBytes) }
+        nodes[count] = JSONNode(
+            start: UInt32(truncatingIfNeeded: p &+ 1), end: UInt32(truncatingIfNeeded: end),
+            next: UInt32(truncatingIfNeeded: count &+ 1), kind: .string, flags: escapes ? JSONNode.hasEscapes : 0)
+        count &+= 1
+        var q = end &+ 1
+        // Producers write `"key":value`; test the byte right after the quote first.
+        if q < n, s[q] == 0x3A {
+            q &+= 1
+            if q < n, s[q] > 0x20 { return q }
+            return Self.skipWhitespace(s, n, q)
+        }
         q = Self.skipWhitespace(s, n, q)
         guard q < n, s[q] == 0x3A else { throw Self.unexpected(s, n, q, expecting: "':'") }
         return Self.skipWhitespace(s, n, q &+ 1)
     }
 
-    private func badLiteral(_ s: UnsafePointer<UInt8>, _ n: Int, _ p: Int, _ word: String) -> JSONError {
-        Self.error(.unexpectedCharacter, p) { "invalid literal, expected '\(word)'" }
+    @inline(never)
+    private static func stringTooLong(_ p: Int, _ end: Int, _ maxStringBytes: Int) -> JSONError {
+        JSONError(.stringTooLong, at: p, "string of \(end - p - 1) bytes is longer than the limit of \(maxStringBytes)")
+    }
+
+    @inline(never)
+    private static func badLiteral(_ p: Int, _ word: String) -> JSONError {
+        JSONError(.unexpectedCharacter, at: p, "invalid literal, expected '\(word)'")
     }
 
     @inline(__always)
-    private mutating func literal(_ s: UnsafePointer<UInt8>, _ n: Int, _ p: Int, _ word: UInt32, _ kind: JSONKind) throws(JSONError) -> Int {
+    private static func literal(
+        _ s: UnsafePointer<UInt8>, _ n: Int, _ p: Int, _ word: UInt32, _ kind: JSONKind, _ nodes: UnsafeMutablePointer<JSONNode>, _ count: inout Int
+    ) throws(JSONError) -> Int {
         guard n - p >= 4,
               UInt32(s[p]) << 24 | UInt32(s[p + 1]) << 16 | UInt32(s[p + 2]) << 8 | UInt32(s[p + 3]) == word
         else {
-            throw badLiteral(s, n, p, kind == .true ? "true" : kind == .false ? "false" : "null")
+            throw badLiteral(p, kind == .true ? "true" : kind == .false ? "false" : "null")
         }
         let len = kind == .false ? 5 : 4
-        _ = tape.append(JSONNode(start: UInt32(truncatingIfNeeded: p), end: UInt32(truncatingIfNeeded: p &+ len), next: UInt32(truncatingIfNeeded: tape.count &+ 1), kind: kind, flags: 0))
+        nodes[count] = JSONNode(start: UInt32(truncatingIfNeeded: p), end: UInt32(truncatingIfNeeded: p &+ len), next: UInt32(truncatingIfNeeded: count &+ 1), kind: kind, flags: 0)
+        count &+= 1
         return p + 4
-    }
-
-    /// Scans a string starting at its opening quote, appends its node, and returns the
-    /// offset after the closing quote.
-    @inline(__always)
-    private static func scanStringValue(_ s: UnsafePointer<UInt8>, _ n: Int, _ p: Int, _ tape: inout JSONTape, _ maxStringBytes: Int) throws(JSONError) -> Int {
-        let (end, escapes) = try scanString(s, n, p &+ 1)
-        guard end &- p &- 1 <= maxStringBytes else {
-            throw Self.error(.stringTooLong, p) { "string of \(end - p - 1) bytes is longer than the limit of \(maxStringBytes)" }
-        }
-        _ = tape.append(JSONNode(
-            start: UInt32(truncatingIfNeeded: p &+ 1), end: UInt32(truncatingIfNeeded: end), next: UInt32(truncatingIfNeeded: tape.count &+ 1), kind: .string,
-            flags: escapes ? JSONNode.hasEscapes : 0))
-        return end &+ 1
     }
 
     /// Finds the closing quote of a string whose content starts at `start`, validating
     /// UTF-8, control characters and escapes on the way.
+    ///
+    /// Only the all-ASCII, escape-free case is inlined into the scanner; anything else
+    /// continues out of line, which keeps the scanner's loop small.
     @inline(__always)
     static func scanString(_ s: UnsafePointer<UInt8>, _ n: Int, _ start: Int) throws(JSONError) -> (end: Int, escapes: Bool) {
         var p = start
-        var escapes = false
+        let limit = n &- 8
+        // Eight ASCII bytes at a time: stop at a quote, a backslash, a control character
+        // or a non-ASCII byte.
+        while p <= limit {
+            let special = specialBytes(UnsafeRawPointer(s + p).loadUnaligned(as: UInt64.self))
+            if special != 0 {
+                p &+= special.trailingZeroBitCount &>> 3
+                if s[p] == quote { return (p, false) }
+                break
+            }
+            p &+= 8
+        }
+        return try scanStringRest(s, n, start, p)
+    }
+
+    /// The high bit of every byte of `w` that a string scan must stop at (a quote, a
+    /// backslash, a control character or a non-ASCII byte), exact for the lowest one:
+    /// a borrow only starts at a byte that is a match and only runs upwards. The usual
+    /// `& ~x` of the zero-byte test is left out because the bytes it excludes (0x81 and
+    /// up after the xor) have their own high bit set, which is flagged anyway.
+    @inline(__always)
+    static func specialBytes(_ w: UInt64) -> UInt64 {
         let ones: UInt64 = 0x0101_0101_0101_0101
-        let highs: UInt64 = 0x8080_8080_8080_8080
+        let quotes = (w ^ (ones &* 0x22)) &- ones
+        let backslashes = (w ^ (ones &* 0x5C)) &- ones
+        let controls = w &- (ones &* 0x20)
+        return (quotes | backslashes | controls | w) & (ones &* 0x80)
+    }
+
+    /// The general string loop, from `p` on (everything before `p` is plain ASCII):
+    /// escapes, multi-byte UTF-8, control characters and the last few bytes of the input.
+    @inline(never)
+    static func scanStringRest(_ s: UnsafePointer<UInt8>, _ n: Int, _ start: Int, _ from: Int) throws(JSONError) -> (end: Int, escapes: Bool) {
+        var p = from
+        var escapes = false
+        let limit = n &- 8
         while true {
-            // Eight ASCII bytes at a time: stop at a quote, a backslash, a control
-            // character or a non-ASCII byte, which the byte loop below handles.
-            while p &+ 8 <= n {
-                let w = UnsafeRawPointer(s + p).loadUnaligned(as: UInt64.self)
-                let q = w ^ (ones &* 0x22)
-                let b = w ^ (ones &* 0x5C)
-                // Exact for the lowest flagged byte (borrows only run upwards), so the
-                // first special byte is found without re-testing the bytes before it.
-                let special = (((q &- ones) & ~q) | ((b &- ones) & ~b) | ((w &- ones &* 0x20) & ~w) | w) & highs
+            while p <= limit {
+                let special = specialBytes(UnsafeRawPointer(s + p).loadUnaligned(as: UInt64.self))
                 if special != 0 {
                     p &+= special.trailingZeroBitCount &>> 3
                     break
@@ -311,7 +389,9 @@ public struct JSONScanner: ~Copyable {
 
     /// Scans a number (RFC 8259 grammar), appends its node, and returns the offset after it.
     @inline(__always)
-    private mutating func scanNumber(_ s: UnsafePointer<UInt8>, _ n: Int, _ start: Int) throws(JSONError) -> Int {
+    private static func scanNumber(
+        _ s: UnsafePointer<UInt8>, _ n: Int, _ start: Int, _ nodes: UnsafeMutablePointer<JSONNode>, _ count: inout Int
+    ) throws(JSONError) -> Int {
         var p = start
         var flags = JSONNode.isInteger
         if s[p] == 0x2D {
@@ -346,7 +426,8 @@ public struct JSONScanner: ~Copyable {
             while p < n, s[p] &- 0x30 < 10 { p &+= 1 }
             flags &= ~JSONNode.isInteger
         }
-        _ = tape.append(JSONNode(start: UInt32(truncatingIfNeeded: start), end: UInt32(truncatingIfNeeded: p), next: UInt32(truncatingIfNeeded: tape.count &+ 1), kind: .number, flags: flags))
+        nodes[count] = JSONNode(start: UInt32(truncatingIfNeeded: start), end: UInt32(truncatingIfNeeded: p), next: UInt32(truncatingIfNeeded: count &+ 1), kind: .number, flags: flags)
+        count &+= 1
         return p
     }
 

@@ -172,7 +172,9 @@ public struct JSONValue {
     // MARK: Scalars
 
     /// Appends a string's decoded content (or any other value's JSON text) to `buffer`.
-    @inlinable
+    /// Always inlined: validation calls it for most string fields, and the call cost about
+    /// as much as the copy of a short string.
+    @inlinable @inline(__always)
     public func appendDecoded(to buffer: inout GrowableBuffer) {
         if hasEscapes {
             JSONUnescaper.unescape(bytes, into: &buffer)

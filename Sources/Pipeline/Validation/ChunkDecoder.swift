@@ -54,18 +54,25 @@ public struct ChunkDecoder: ~Copyable {
         let out = DecodedChunk(chunk: chunk, datasetCount: catalog.count)
         rows.begin(expectedRows: chunk.messages.count)
         let all = chunk.bytes.withUnsafeBytes { $0 }
-        let messages = chunk.messages
-        for index in messages.indices {
-            let range = messages[index].payload
-            guard range.lowerBound >= 0, range.upperBound <= all.count else {
-                rows.reject(Rejection(message: index, field: "", reason: "payload range \(range) lies outside the chunk's \(all.count) bytes", rawEvent: []))
-                out.eventsPerMessage[index] = 1
-                continue
+        // Messages are read in place by address: subscripting the array copied each
+        // message (retaining its strings).
+        chunk.messages.withUnsafeBufferPointer { messages in
+            out.eventsPerMessage.withUnsafeMutableBufferPointer { counts in
+                guard let first = messages.baseAddress else { return }
+                for index in 0..<messages.count {
+                    let message = first + index
+                    let range = message.pointee.payload
+                    guard range.lowerBound >= 0, range.upperBound <= all.count else {
+                        rows.reject(Rejection(message: index, field: "", reason: "payload range \(range) lies outside the chunk's \(all.count) bytes", rawEvent: []))
+                        counts[index] = 1
+                        continue
+                    }
+                    rows.receivedAtNanos = message.pointee.receivedAtNanos
+                    rows.requiredTenant = message.pointee.tenant.requiredTenant
+                    let payload = UnsafeRawBufferPointer(rebasing: all[range])
+                    counts[index] = events.decode(message, index: index, payload: payload, sink: &rows)
+                }
             }
-            rows.receivedAtNanos = messages[index].receivedAtNanos
-            rows.requiredTenant = messages[index].tenant.requiredTenant
-            let payload = UnsafeRawBufferPointer(rebasing: all[range])
-            out.eventsPerMessage[index] = events.decode(messages[index], index: index, payload: payload, sink: &rows)
         }
         out.tables = rows.tables
         out.rejections = rows.rejections

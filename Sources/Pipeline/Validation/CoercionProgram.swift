@@ -244,6 +244,30 @@ struct Coercer {
             // Unretained: the map column owns its inner columns for as long as this runs.
             let keys = Unmanaged.passUnretained(column.inner.unsafelyUnwrapped)
             let values = Unmanaged.passUnretained(column.inner2.unsafelyUnwrapped)
+            if stepPointer[c.child].kind == .string, stepPointer[c.child2].kind == .string {
+                // Map(String, String), the common map: no member can fail (keys are
+                // strings, values of any kind have a text), so the per-member failure
+                // capture and the two nested coerce calls are skipped.
+                keys._withUnsafeGuaranteedRef { keys in
+                    values._withUnsafeGuaranteedRef { values in
+                        var members = value.members
+                        while let (key, element) = members.next() {
+                            let kind = element.kind
+                            if kind == .null { continue }
+                            key.appendDecoded(to: &keys.values)
+                            keys.finishStringRow()
+                            if kind == .string {
+                                element.appendDecoded(to: &values.values)
+                                values.finishStringRow()
+                            } else {
+                                values.append(bytes: element.rawBytes)
+                            }
+                        }
+                    }
+                }
+                column.finishCollectionRow()
+                return
+            }
             let nullableValues = stepPointer[c.child2].kind == .nullable
             var members = value.members
             while let (key, element) = members.next() {
@@ -419,13 +443,7 @@ struct Coercer {
             guard let instant = TimestampParser.parse(Self.decoded(value, &scratch), requireZone: false) else {
                 throw failure(value, step, " (not an RFC 3339 or YYYY-MM-DD HH:MM:SS time)")
             }
-            guard instant.seconds >= Self.dateTime64MinSeconds, instant.seconds <= Self.dateTime64MaxSeconds else {
-                throw failure(value, step, outOfRange())
-            }
-            let (whole, o1) = instant.seconds.multipliedReportingOverflow(by: c.scale)
-            let (ticks, o2) = whole.addingReportingOverflow(instant.nanoseconds / (1_000_000_000 / c.scale))
-            guard !o1, !o2 else { throw failure(value, step, outOfRange()) }
-            return ticks
+            return try dateTime64Ticks(instant, of: value, c, step)
         case .number:
             guard let nanos = Self.numberAsNanoseconds(value.bytes, integer: value.isIntegerLiteral) else {
                 throw failure(value, step, outOfRange())
@@ -442,6 +460,28 @@ struct Coercer {
         default:
             throw failure(value, step)
         }
+    }
+
+    /// The ticks of an instant parsed from the string `value` (which failures name).
+    @inline(__always)
+    private func dateTime64Ticks(_ instant: TimestampParser.Instant, of value: JSONValue, _ c: Coercion, _ step: Int) throws(CoercionFailure) -> Int64 {
+        guard instant.seconds >= Self.dateTime64MinSeconds, instant.seconds <= Self.dateTime64MaxSeconds else {
+            throw failure(value, step, " (outside 1900-01-01...2299-12-31 or the Int64 range of DateTime64(\(c.parameter)))")
+        }
+        let (whole, o1) = instant.seconds.multipliedReportingOverflow(by: c.scale)
+        let (ticks, o2) = whole.addingReportingOverflow(instant.nanoseconds / (1_000_000_000 / c.scale))
+        guard !o1, !o2 else { throw failure(value, step, " (outside 1900-01-01...2299-12-31 or the Int64 range of DateTime64(\(c.parameter)))") }
+        return ticks
+    }
+
+    /// Whether `step` is a DateTime64 coercion, which ``appendDateTime64(_:of:_:into:)``
+    /// can fill from an already parsed instant.
+    func isDateTime64(_ step: Int) -> Bool { stepPointer[step].kind == .dateTime64 }
+
+    /// Appends the string `value`, already parsed into `instant` (with a zone), to a
+    /// DateTime64 column: the same row and the same failures as ``coerce(_:_:into:scratch:)``.
+    func appendDateTime64(_ instant: TimestampParser.Instant, of value: JSONValue, _ step: Int, into column: ColumnBuffer) throws(CoercionFailure) {
+        column.append(try dateTime64Ticks(instant, of: value, stepPointer[step], step))
     }
 
     /// A number read by magnitude as an epoch time, in nanoseconds: |n| ≤ 1e11 seconds,

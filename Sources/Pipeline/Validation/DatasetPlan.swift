@@ -14,6 +14,9 @@ final class DatasetPlan: @unchecked Sendable {
         var coercion: Int
         /// Index into ``defaults``, or -1 for the type's default.
         var defaultIndex: Int
+        /// The column is DateTime64: a source whose text equals the `time` attribute's
+        /// takes the instant the envelope check already parsed.
+        var isDateTime64: Bool = false
     }
 
     struct Step {
@@ -145,7 +148,9 @@ final class DatasetPlan: @unchecked Sendable {
                 defaults.append(column)
             }
             if f.name == definition.tenantColumn { tenantField = i }
-            fields.append(Field(column: i, firstStep: firstStep, stepCount: f.sources.count, required: f.required, coercion: coercion, defaultIndex: defaultIndex))
+            fields.append(Field(
+                column: i, firstStep: firstStep, stepCount: f.sources.count, required: f.required, coercion: coercion, defaultIndex: defaultIndex,
+                isDateTime64: program.coercer.isDateTime64(coercion)))
         }
         dedupStart = steps.count
         for source in definition.dedupKey { try addStep(source, key: "\(key).dedup_key") }

@@ -1,8 +1,10 @@
 /// Maps byte keys (attribute names, first-level `data` member names, routed CloudEvent
 /// types) to small slot numbers, compiled once.
 ///
-/// Keys are bucketed by length and compared eight bytes at a time, so a lookup is a
-/// length check plus one or two word compares for the short keys events carry. A key
+/// Keys are bucketed by length. A key of up to 16 bytes (every name events carry) is
+/// read as two words, without a loop and without reading past its last byte, and
+/// compared with each same-length entry's precomputed words: a lookup is a length check,
+/// two loads and a compare or two. Longer keys are compared eight bytes at a time. A key
 /// with JSON escapes is decoded into scratch memory first (rare: no producer escapes
 /// plain ASCII names).
 final class KeyTable: @unchecked Sendable {
@@ -11,6 +13,8 @@ final class KeyTable: @unchecked Sendable {
     /// Per entry, in length order: offset into storage and slot number.
     private let offsets: UnsafeMutablePointer<Int>
     private let slots: UnsafeMutablePointer<Int>
+    /// Per entry: ``words(_:_:)`` of its name (zero for names longer than 16 bytes).
+    private let fingerprints: UnsafeMutablePointer<(UInt64, UInt64)>
     /// First entry index per length, for lengths 0...maxLength+1.
     private let lengthStart: UnsafeMutablePointer<Int>
     let maxLength: Int
@@ -23,6 +27,7 @@ final class KeyTable: @unchecked Sendable {
         storage = .allocate(capacity: Swift.max(1, names.reduce(0) { $0 + $1.count }))
         offsets = .allocate(capacity: Swift.max(1, names.count))
         slots = .allocate(capacity: Swift.max(1, names.count))
+        fingerprints = .allocate(capacity: Swift.max(1, names.count))
         lengthStart = .allocate(capacity: maxLength + 2)
         var offset = 0
         var entry = 0
@@ -41,6 +46,9 @@ final class KeyTable: @unchecked Sendable {
                 storage[offset] = b
                 offset += 1
             }
+            fingerprints[entry] = name.count <= 16 && !name.isEmpty
+                ? name.withUnsafeBytes { Self.words($0.baseAddress!, name.count) }
+                : (0, 0)
             entry += 1
         }
         while length <= maxLength {
@@ -57,40 +65,58 @@ final class KeyTable: @unchecked Sendable {
         storage.deallocate()
         offsets.deallocate()
         slots.deallocate()
+        fingerprints.deallocate()
         lengthStart.deallocate()
     }
 
     /// The table as a reference-free value for hot loops: looking a key up through it
     /// costs no reference counting. Valid while the table is alive.
     var view: View {
-        View(storage: storage, offsets: offsets, slots: slots, lengthStart: lengthStart, maxLength: maxLength)
+        View(storage: storage, offsets: offsets, slots: slots, fingerprints: fingerprints, lengthStart: lengthStart, maxLength: maxLength)
+    }
+
+    /// A key of 1...16 bytes as two words, from loads that overlap instead of running
+    /// past its end. Two keys of the same length are equal exactly when their words are.
+    @inline(__always)
+    static func words(_ p: UnsafeRawPointer, _ n: Int) -> (UInt64, UInt64) {
+        if n >= 8 {
+            return (p.loadUnaligned(as: UInt64.self), (p + (n &- 8)).loadUnaligned(as: UInt64.self))
+        }
+        if n >= 4 {
+            let low = UInt64(p.loadUnaligned(as: UInt32.self))
+            let high = UInt64((p + (n &- 4)).loadUnaligned(as: UInt32.self))
+            return (low | high &<< 32, 0)
+        }
+        let a = UInt64(p.load(as: UInt8.self))
+        let b = UInt64(p.load(fromByteOffset: n &>> 1, as: UInt8.self))
+        let c = UInt64(p.load(fromByteOffset: n &- 1, as: UInt8.self))
+        return (a | b &<< 8 | c &<< 16, 0)
     }
 
     struct View {
         let storage: UnsafeMutablePointer<UInt8>
         let offsets: UnsafeMutablePointer<Int>
         let slots: UnsafeMutablePointer<Int>
+        let fingerprints: UnsafeMutablePointer<(UInt64, UInt64)>
         let lengthStart: UnsafeMutablePointer<Int>
         let maxLength: Int
 
         /// The slot of `key`, or -1.
         @inline(__always)
         func slot(_ key: UnsafeRawBufferPointer) -> Int {
-            let n = key.count
-            guard n > 0, n <= maxLength, let kp = key.baseAddress else { return -1 }
-            var e = lengthStart[n]
-            let end = lengthStart[n + 1]
-            while e < end {
-                if JSONBytes.equal(storage + offsets[e], UnsafeRawBufferPointer(start: kp, count: n), count: n) { return slots[e] }
-                e += 1
-            }
-            return -1
+            KeyTable.lookup(key, storage, offsets, slots, fingerprints, lengthStart, maxLength)
         }
 
         /// The slot of a JSON string value's decoded content, or -1.
         @inline(__always)
         func slot(of value: JSONValue, scratch: inout GrowableBuffer) -> Int {
             if !value.hasEscapes { return slot(value.bytes) }
+            return slot(ofEscaped: value, scratch: &scratch)
+        }
+
+        /// Out of line so that the common lookup above stays small enough to inline.
+        @inline(never)
+        func slot(ofEscaped value: JSONValue, scratch: inout GrowableBuffer) -> Int {
             scratch.truncate(to: 0)
             value.appendDecoded(to: &scratch)
             return scratch.withUnsafeBytes { slot($0) }
@@ -100,13 +126,31 @@ final class KeyTable: @unchecked Sendable {
     /// The slot of `key`, or -1.
     @inline(__always)
     func slot(_ key: UnsafeRawBufferPointer) -> Int {
+        Self.lookup(key, storage, offsets, slots, fingerprints, lengthStart, maxLength)
+    }
+
+    @inline(__always)
+    fileprivate static func lookup(
+        _ key: UnsafeRawBufferPointer, _ storage: UnsafeMutablePointer<UInt8>, _ offsets: UnsafeMutablePointer<Int>,
+        _ slots: UnsafeMutablePointer<Int>, _ fingerprints: UnsafeMutablePointer<(UInt64, UInt64)>,
+        _ lengthStart: UnsafeMutablePointer<Int>, _ maxLength: Int
+    ) -> Int {
         let n = key.count
         guard n > 0, n <= maxLength, let kp = key.baseAddress else { return -1 }
         var e = lengthStart[n]
-        let end = lengthStart[n + 1]
+        let end = lengthStart[n &+ 1]
+        if n <= 16 {
+            let (a, b) = words(kp, n)
+            while e < end {
+                let f = fingerprints[e]
+                if f.0 == a, f.1 == b { return slots[e] }
+                e &+= 1
+            }
+            return -1
+        }
         while e < end {
             if JSONBytes.equal(storage + offsets[e], UnsafeRawBufferPointer(start: kp, count: n), count: n) { return slots[e] }
-            e += 1
+            e &+= 1
         }
         return -1
     }

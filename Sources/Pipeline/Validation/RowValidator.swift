@@ -217,7 +217,11 @@ struct RowValidator: ~Copyable, CloudEventSink {
                 if step.kind == .receivedAt {
                     try core.coercer.appendReceivedAt(receivedAtNanos, field.coercion, into: column)
                 } else if let value = resolve(step, core, event) {
-                    try core.coercer.coerce(value, field.coercion, into: column, scratch: &scratch)
+                    if field.isDateTime64, let time = event.time, Self.isTimeAttributeText(value, event) {
+                        try core.coercer.appendDateTime64(time, of: value, field.coercion, into: column)
+                    } else {
+                        try core.coercer.coerce(value, field.coercion, into: column, scratch: &scratch)
+                    }
                 } else {
                     continue
                 }
@@ -234,6 +238,15 @@ struct RowValidator: ~Copyable, CloudEventSink {
             column.appendDefault()
         }
         return nil
+    }
+
+    /// `value` is a string without escapes whose bytes are those of the `time` attribute
+    /// (also when it is that attribute), so the instant parsed for the envelope applies.
+    @inline(__always)
+    private static func isTimeAttributeText(_ value: JSONValue, _ event: CloudEventView) -> Bool {
+        guard value.kind == .string, !value.hasEscapes, let time = event.attribute(AttributeSlot.time), !time.hasEscapes else { return false }
+        let a = value.bytes, b = time.bytes
+        return a.count == b.count && JSONBytes.equal(a.baseAddress!.assumingMemoryBound(to: UInt8.self), b, count: a.count)
     }
 
     private mutating func rollback(_ datasetIndex: Int, to rows: Int) {

@@ -41,6 +41,19 @@ public enum TimestampParser {
         return era * 146_097 + doe - 719_468
     }
 
+    /// ``daysFromCivil(year:month:day:)`` for years 1 and later, in unsigned arithmetic:
+    /// the divisions by constants then need no sign corrections.
+    @inline(__always)
+    static func daysFromCivilAD(year: Int, month: Int, day: Int) -> Int64 {
+        let y = UInt(truncatingIfNeeded: month <= 2 ? year &- 1 : year)
+        let era = y / 400
+        let yoe = y &- era &* 400
+        let mp = UInt(truncatingIfNeeded: month > 2 ? month &- 3 : month &+ 9)
+        let doy = (153 &* mp &+ 2) / 5 &+ UInt(truncatingIfNeeded: day) &- 1
+        let doe = yoe &* 365 &+ yoe / 4 &- yoe / 100 &+ doy
+        return Int64(truncatingIfNeeded: era &* 146_097 &+ doe) &- 719_468
+    }
+
     @inline(__always)
     static func daysInMonth(_ year: Int, _ month: Int) -> Int {
         switch month {
@@ -105,7 +118,12 @@ public enum TimestampParser {
               hour < 24, minute < 60, second <= 60
         else { return nil }
         var nanos: Int64 = 0
-        if n > 20 {
+        if n == 24 {
+            // Milliseconds, what almost every producer sends.
+            let d1 = b[20] &- 0x30, d2 = b[21] &- 0x30, d3 = b[22] &- 0x30
+            guard b[19] == 0x2E, d1 < 10, d2 < 10, d3 < 10 else { return nil }
+            nanos = (Int64(d1) &* 100 &+ Int64(d2) &* 10 &+ Int64(d3)) &* 1_000_000
+        } else if n > 20 {
             guard b[19] == 0x2E, n > 21 else { return nil }
             var p = 20
             var kept = 0
@@ -123,8 +141,8 @@ public enum TimestampParser {
                 kept += 1
             }
         }
-        let days = daysFromCivil(year: year, month: month, day: day)
-        return Instant(seconds: days * 86_400 + Int64(hour * 3600 + minute * 60 + second), nanoseconds: nanos)
+        let days = daysFromCivilAD(year: year, month: month, day: day)
+        return Instant(seconds: days &* 86_400 &+ Int64(hour &* 3600 &+ minute &* 60 &+ second), nanoseconds: nanos)
     }
 
     /// Parses a date-time as described on the type; nil when the text is not one.

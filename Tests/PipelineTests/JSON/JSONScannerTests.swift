@@ -196,4 +196,74 @@ private func errorCode(_ r: Result<String, JSONError>) -> JSONError.Code? {
         }
         #expect(failures > valid.count * 3)
     }
+
+    /// The scanner's fast paths (`"key":value` with no whitespace, ASCII strings found
+    /// eight bytes at a time, container kind kept in the depth stack) and their fallbacks
+    /// (whitespace around ':', escapes and non-ASCII in keys, strings ending in the last
+    /// eight bytes of the input) must build the same tape.
+    @Test func fastAndGeneralPathsBuildTheSameTape() throws {
+        let compact = #"{"k\u0065y":[1,{"é":"x","b":[]},"last-eight"],"z":{"n":null,"t":true,"f":false,"s":"abcdefghijklmnopq"}}"#
+        let spaced = " { \"k\\u0065y\" :\n[ 1 , { \"é\"\t: \"x\" , \"b\" : [ ] } , \"last-eight\" ] ,\"z\":{ \"n\" : null,\"t\":true ,\"f\": false,\"s\" :\"abcdefghijklmnopq\" } } "
+        func shape(_ text: String) throws -> [String] {
+            var scanner = JSONScanner()
+            return try Array(text.utf8).withUnsafeBytes { buffer in
+                let root = try scanner.parse(buffer)
+                var out: [String] = []
+                func walk(_ v: JSONValue) {
+                    out.append("\(v.kind.name)@\(v.index)->\(v.node.next)")
+                    switch v.kind {
+                    case .object:
+                        for (k, m) in v.members {
+                            out.append("key \(k.string) esc=\(k.hasEscapes)")
+                            walk(m)
+                        }
+                    case .array: for e in v.elements { walk(e) }
+                    default: out.append(v.string)
+                    }
+                }
+                walk(root)
+                return out
+            }
+        }
+        let expected = [
+            "object@0->20", "key key esc=true", "array@2->10", "number@3->4", "1", "object@4->9", "key é esc=false", "string@6->7", "x",
+            "key b esc=false", "array@8->9", "string@9->10", "last-eight", "key z esc=false", "object@11->20", "key n esc=false", "null@13->14",
+            "null", "key t esc=false", "boolean@15->16", "true", "key f esc=false", "boolean@17->18", "false", "key s esc=false",
+            "string@19->20", "abcdefghijklmnopq",
+        ]
+        #expect(try shape(compact) == expected)
+        #expect(try shape(spaced) == expected)
+    }
+
+    @Test func objectsThatOutgrowTheTapeKeepEveryMember() throws {
+        // 400 members need 801 nodes: the tape grows several times, at keys and at values.
+        let text = "{" + (0..<400).map { "\"m\($0)\":\($0)" }.joined(separator: ",") + "}"
+        var scanner = JSONScanner()
+        try Array(text.utf8).withUnsafeBytes { buffer in
+            let root = try scanner.parse(buffer)
+            #expect(root.count == 400)
+            #expect(root.members.map { $0.key.string } == (0..<400).map { "m\($0)" })
+            #expect(root.members.map { $0.value.int64 ?? -1 } == (0..<400).map(Int64.init))
+            #expect(root.node.next == 801)
+        }
+    }
+
+    @Test func errorsKeepTheirMessagesAndOffsets() {
+        func failure(_ text: String) -> String {
+            guard case .failure(let e) = scan(text) else { return "ok" }
+            return e.description
+        }
+        #expect(failure(#"{"a"1}"#) == "unexpected character '1', expected ':' at byte 4")
+        #expect(failure(#"{"a" : 1 "#) == "unexpected end of input inside an object at byte 9")
+        #expect(failure("[1 ") == "unexpected end of input inside an array at byte 3")
+        #expect(failure(#"{"a":1]"#) == "unexpected character ']', expected ',' or '}' at byte 6")
+        #expect(failure("[1}") == "unexpected character '}', expected ',' or ']' at byte 2")
+        #expect(failure(#"{"a":1,2}"#) == "unexpected character '2', expected a string key at byte 7")
+        #expect(failure(#"{"a":}"#) == "unexpected character '}', expected a value at byte 5")
+        #expect(failure(#"{"a":tx}"#) == "invalid literal, expected 'true' at byte 5")
+        #expect(failure(#"["abc"#) == "unterminated string at byte 1")
+        #expect(failure(#"["abcdefghijklmnop"#) == "unterminated string at byte 1")
+        #expect(failure("[\"abcdefgh\u{1}ijk\"]") == "unescaped control character 0x01 in a string at byte 10")
+        #expect(failure("[] x") == "unexpected character 'x' after the end of the document at byte 3")
+    }
 }

@@ -216,6 +216,23 @@ private func rejected(_ type: String, _ json: String) -> String? {
         #expect(parse("2025-01-15T10:30:00.5Z") == .init(seconds: 1_736_937_000, nanoseconds: 500_000_000))
     }
 
+    @Test func millisecondFastPathAgreesWithTheGeneralParser() {
+        for fraction in ["000", "007", "010", "123", "999"] {
+            let text = "2025-01-15T10:30:00.\(fraction)"
+            #expect(parse(text + "Z", zone: true) == parse(text + "+00:00", zone: true), "\(text)")
+            #expect(parse(text + "Z")?.nanoseconds == Int64(fraction)! * 1_000_000)
+        }
+        // Neighbouring lengths take the general fraction loop.
+        #expect(parse("2025-01-15T10:30:00.12Z")?.nanoseconds == 120_000_000)
+        #expect(parse("2025-01-15T10:30:00.1234Z")?.nanoseconds == 123_400_000)
+        for bad in ["2025-01-15T10:30:00.1a3Z", "2025-01-15T10:30:00,123Z", "2025-01-15T10:30:00.12 Z", "2025-01-15T10:30:00.-12Z"] {
+            #expect(parse(bad) == nil, "\(bad)")
+        }
+        #expect(parse("2024-02-29T23:59:59.999Z") == .init(seconds: 1_709_251_199, nanoseconds: 999_000_000))
+        #expect(parse("1970-01-01T00:00:00.001Z") == .init(seconds: 0, nanoseconds: 1_000_000))
+        #expect(parse("1969-12-31T23:59:59.500Z") == .init(seconds: -1, nanoseconds: 500_000_000))
+    }
+
     @Test func rejectsImpossibleDatesAndTimes() {
         for bad in ["2019-02-29T00:00:00Z", "2018-04-31T00:00:00Z", "2018-00-10T00:00:00Z", "2018-04-05T17:61:00Z", "2018-04-05T17:31:00.Z",
                     "2018-04-05T17:31:00+25:00", "2018-04-05X17:31:00Z", "2018-4-05T17:31:00Z", "2018-04-05T17:31:00Zjunk", ""] {

@@ -32,6 +32,30 @@ import Testing
         #expect(withNeither.column("metrics", "timestamp")?.fixedValue(at: 0, as: Int64.self) == Harness.receivedAt / 1_000_000)
     }
 
+    /// A time column whose source text equals the `time` attribute takes the instant the
+    /// envelope check parsed; any other text (different, escaped) is parsed as usual, and
+    /// both give the same rows and the same failures.
+    @Test func timeColumnsReuseTheParsedTimeAttributeOnlyForTheSameText() {
+        func timestamp(time: String, data: String) -> (Int64?, [String]) {
+            let out = harness.decode(cloudEvent(
+                extra: #""tenantid":"t","time":"\#(time)""#, data: #"{"metric_name":"a","value":1,"timestamp":"\#(data)"}"#))
+            guard out.rows("metrics")?.batch.rowCount == 1 else { return (nil, out.reasons) }
+            return (out.column("metrics", "timestamp")?.fixedValue(at: 0, as: Int64.self), out.reasons)
+        }
+        #expect(timestamp(time: "2025-01-15T10:30:00.123Z", data: "2025-01-15T10:30:00.123Z").0 == 1_736_937_000_123)
+        #expect(timestamp(time: "2025-01-15T12:30:00.123+02:00", data: "2025-01-15T12:30:00.123+02:00").0 == 1_736_937_000_123)
+        #expect(timestamp(time: "2025-01-15T10:00:00Z", data: "2025-01-15T10:30:00.123Z").0 == 1_736_937_000_123)
+        #expect(timestamp(time: "2025-01-15T10:30:00.123Z", data: "2025-01-15T10:30:00.124Z").0 == 1_736_937_000_124)
+        #expect(timestamp(time: "2025-01-15T10:30:00.123Z", data: #"2025-01-15T10:30:00.123\u005A"#).0 == 1_736_937_000_123)
+        // Out of DateTime64's range: the same rejection whether or not the text is the time attribute's.
+        let reused = timestamp(time: "1800-01-01T00:00:00Z", data: "1800-01-01T00:00:00Z")
+        let parsed = harness.decode(cloudEvent(
+            extra: #""tenantid":"t""#, data: #"{"metric_name":"a","value":1,"timestamp":"1800-01-01T00:00:00Z"}"#)).reasons
+        #expect(reused.0 == nil)
+        #expect(reused.1 == parsed)
+        #expect(parsed.count == 1 && parsed[0].hasPrefix("data.timestamp: expected DateTime64") && parsed[0].contains("outside 1900-01-01"), "\(parsed)")
+    }
+
     @Test func missingRequiredFieldRejectsAndNamesTheSource() {
         let out = harness.decode(cloudEvent(extra: #""tenantid":"t""#, data: #"{"value":1}"#))
         #expect(out.reasons == ["data.metric_name: missing (required by column metric_name)"])
