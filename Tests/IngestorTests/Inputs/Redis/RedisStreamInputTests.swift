@@ -168,6 +168,32 @@ import Testing
         }
     }
 
+    /// A live read session keeps two XREADGROUPs on the wire. Deleting the stream makes
+    /// Redis fail both (the blocked one with UNBLOCKED, the next with NOGROUP): the
+    /// session must read the second reply before giving up, or the connection would be
+    /// out of step, and the input must recreate the group and go on.
+    @Test func aStreamDeletedDuringALiveSessionIsRecreatedAndReadingGoesOn() async throws {
+        try await withFixture("gone") { f in
+            let stream = "gone-s"
+            let config = try f.writeConfig(name: "daemon", streams: [stream], consumer: "c1")
+            let daemon = try f.startDaemon(config: config, name: "daemon")
+            try await f.publish(RedisIngestFixture.events(count: 2000, seed: 31), stream: stream)
+            _ = try await f.waitForRows(2000, timeout: .seconds(30))
+            #expect(try await f.waitForPending([stream], toBe: 0, timeout: .seconds(10)) == 0)
+            // Idle now, so the session's reads are blocked in Redis when the key goes.
+            try await Task.sleep(for: .milliseconds(300))
+            _ = try await f.redis.cli(["DEL", stream])
+            try await Task.sleep(for: .milliseconds(500))
+            try await f.publish(RedisIngestFixture.events(count: 1500, seed: 32), stream: stream)
+            let (rows, distinct) = try await f.waitForRows(3500, timeout: .seconds(30))
+            #expect(rows == 3500 && distinct == 3500, "every event after the re-creation arrives, once")
+            #expect(try await f.waitForPending([stream], toBe: 0, timeout: .seconds(10)) == 0)
+            #expect(daemon.log.contains("consumer group missing"), "the session's failure was seen and the group recreated")
+            #expect(!daemon.log.contains("protocol"), "the connection never fell out of step with its replies")
+            #expect(await daemon.terminate() == 0)
+        }
+    }
+
     @Test func poisonEntriesAreDeadLetteredAndAcknowledgedAndTheStreamKeepsFlowing() async throws {
         try await withFixture("poison") { f in
             let stream = "poison-s"
