@@ -88,6 +88,8 @@ public actor TableWriter {
     private var nextBatchID: DedupWindow.BatchID = 1
     private var drainWaiters: [CheckedContinuation<Void, Never>] = []
     private var lastSinkError: SinkError?
+    /// Rows written (or found written) and not yet settled; `flush` settles them.
+    private var settling: [(PendingRows, ChunkAcknowledgement.Outcome)] = []
 
     // Metric handles are created once per table, never per event.
     private let rowsInserted: Counter
@@ -306,6 +308,9 @@ public actor TableWriter {
 
     private func flush(_ batch: PendingRows) async {
         await write(batch)
+        let done = settling
+        settling = []
+        await Self.settle(done)
         if let dups = attached.removeValue(forKey: batch.id) {
             for (ack, message) in dups { ack.settle(message: Int(message), as: duplicateOutcome) }
         }
@@ -383,7 +388,16 @@ public actor TableWriter {
             duplicatesCounter.increment(by: batch.rowCount)
             sinkStage.dropped("duplicate", count: batch.rowCount)
         }
-        batch.settleAll(as: outcome)
+        // Settled after leaving the actor (see `flush`): the keys are durable in the
+        // window now, and settling runs every chunk's callbacks (offset tracking, XACK
+        // queues, accounting), which need no part of this actor's state. On the actor
+        // they held up every append of the table for a few ms per batch.
+        settling.append((batch, outcome))
+    }
+
+    /// Settles written rows with their sources. Nonisolated, so it runs off the actor.
+    private nonisolated static func settle(_ done: [(PendingRows, ChunkAcknowledgement.Outcome)]) async {
+        for (batch, outcome) in done { batch.settleAll(as: outcome) }
     }
 
     private func deadLetter(_ batch: PendingRows, reason: SinkError, via submitter: any DeadLetterSubmitter) async {
