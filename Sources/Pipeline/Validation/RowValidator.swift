@@ -214,7 +214,7 @@ struct RowValidator: ~Copyable, CloudEventSink {
             let step = core.steps[stepIndex]
             s += 1
             if step.kind == .receivedAt {
-                return coerceField(nil, field, core, event, stepIndex, into: column)
+                return column._withUnsafeGuaranteedRef { coerceField(nil, field, core, event, stepIndex, into: $0) }
             }
             guard let value = resolve(step, core, event) else { continue }
             switch field.direct {
@@ -237,7 +237,7 @@ struct RowValidator: ~Copyable, CloudEventSink {
             default:
                 break
             }
-            return coerceField(value, field, core, event, stepIndex, into: column)
+            return column._withUnsafeGuaranteedRef { coerceField(value, field, core, event, stepIndex, into: $0) }
         }
         if field.defaultIndex >= 0 {
             column._withUnsafeGuaranteedRef { $0.append(row: 0, of: plans[datasetIndex].defaults[field.defaultIndex]) }
@@ -257,23 +257,20 @@ struct RowValidator: ~Copyable, CloudEventSink {
     @inline(never)
     private mutating func coerceField(
         _ value: JSONValue?, _ field: DatasetPlan.Field, _ core: DatasetPlan.Core, _ event: CloudEventView, _ stepIndex: Int,
-        into column: Unmanaged<ColumnBuffer>
+        into column: ColumnBuffer
     ) -> Int {
-        let failure = column._withUnsafeGuaranteedRef { column in
-            Coercer.capture { () throws(CoercionFailure) in
-                guard let value else {
-                    try core.coercer.appendReceivedAt(receivedAtNanos, field.coercion, into: column)
-                    return
-                }
+        do throws(CoercionFailure) {
+            if let value {
                 if field.isDateTime64, let time = event.time, Self.isTimeAttributeText(value, event) {
                     try core.coercer.appendDateTime64(time, of: value, field.coercion, into: column)
                 } else {
                     try core.coercer.coerce(value, field.coercion, into: column, scratch: &scratch)
                 }
+            } else {
+                try core.coercer.appendReceivedAt(receivedAtNanos, field.coercion, into: column)
             }
-        }
-        if let failure {
-            fieldFailure = failure
+        } catch {
+            fieldFailure = error
             return stepIndex
         }
         return Self.appended
