@@ -83,11 +83,26 @@ public struct JSONScanner: ~Copyable {
     /// set for objects, so the after-value path knows the container kind without reading
     /// its node.
     private mutating func scan(_ s: UnsafePointer<UInt8>, _ n: Int) throws(JSONError) {
-        var p = Self.skipWhitespace(s, n, 0)
+        let p = Self.skipWhitespace(s, n, 0)
         guard p < n else { throw JSONError(.emptyDocument, at: p, "empty document (only whitespace)") }
+        // No string of a document shorter than the limit can exceed it: that (common)
+        // case gets a copy of the loop without the per-string length test and without
+        // the limit as one more live value.
+        if n <= maxStringBytes {
+            try scanValues(s, n, p, limitStrings: false)
+        } else {
+            try scanValues(s, n, p, limitStrings: true)
+        }
+    }
+
+    /// The loop of ``scan(_:_:)``; `limitStrings` is a constant in each of its two
+    /// inlined copies.
+    @inline(__always)
+    private mutating func scanValues(_ s: UnsafePointer<UInt8>, _ n: Int, _ start: Int, limitStrings: Bool) throws(JSONError) {
+        var p = start
         let stack = self.stack
         let maxDepth = self.maxDepth
-        let maxStringBytes = self.maxStringBytes
+        let maxStringBytes = limitStrings ? self.maxStringBytes : Int.max
         var nodes = tape.nodes
         var capacity = tape.capacity
         var count = 0
@@ -106,7 +121,7 @@ public struct JSONScanner: ~Copyable {
             let c = s[p]
             if c == Self.quote {
                 let (end, escapes) = try Self.scanString(s, n, p &+ 1)
-                guard end &- p &- 1 <= maxStringBytes else { throw Self.stringTooLong(p, end, maxStringBytes) }
+                guard !limitStrings || end &- p &- 1 <= maxStringBytes else { throw Self.stringTooLong(p, end, maxStringBytes) }
                 nodes[count] = JSONNode(
                     start: UInt32(truncatingIfNeeded: p &+ 1), end: UInt32(truncatingIfNeeded: end),
                     next: UInt32(truncatingIfNeeded: count &+ 1), kind: .string, flags: escapes ? JSONNode.hasEscapes : 0)
@@ -130,7 +145,7 @@ public struct JSONScanner: ~Copyable {
                     p &+= 1
                 } else {
                     if isObject {
-                        p = try Self.scanKey(s, n, p, nodes, &count, maxStringBytes)
+                        p = try Self.scanKey(s, n, p, nodes, &count, limitStrings, maxStringBytes)
                     }
                     continue valueLoop
                 }
@@ -173,7 +188,7 @@ public struct JSONScanner: ~Copyable {
                             nodes = tape.nodes
                             capacity = tape.capacity
                         }
-                        p = try Self.scanKey(s, n, p, nodes, &count, maxStringBytes)
+                        p = try Self.scanKey(s, n, p, nodes, &count, limitStrings, maxStringBytes)
                     }
                     continue valueLoop
                 }
@@ -194,11 +209,12 @@ public struct JSONScanner: ~Copyable {
     /// offset of the member's value.
     @inline(__always)
     private static func scanKey(
-        _ s: UnsafePointer<UInt8>, _ n: Int, _ p: Int, _ nodes: UnsafeMutablePointer<JSONNode>, _ count: inout Int, _ maxStringBytes: Int
+        _ s: UnsafePointer<UInt8>, _ n: Int, _ p: Int, _ nodes: UnsafeMutablePointer<JSONNode>, _ count: inout Int,
+        _ limitStrings: Bool, _ maxStringBytes: Int
     ) throws(JSONError) -> Int {
         guard p < n, s[p] == Self.quote else { throw Self.unexpected(s, n, p, expecting: "a string key") }
         let (end, escapes) = try Self.scanString(s, n, p &+ 1)
-        guard end &- p &- 1 <= maxStringBytes else { throw Self.stringTooLong(p, end, maxStringBytes) }
+        guard !limitStrings || end &- p &- 1 <= maxStringBytes else { throw Self.stringTooLong(p, end, maxStringBytes) }
         nodes[count] = JSONNode(
             start: UInt32(truncatingIfNeeded: p &+ 1), end: UInt32(truncatingIfNeeded: end),
             next: UInt32(truncatingIfNeeded: count &+ 1), kind: .string, flags: escapes ? JSONNode.hasEscapes : 0)

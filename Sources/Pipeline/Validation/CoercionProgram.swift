@@ -245,27 +245,7 @@ struct Coercer {
             let keys = Unmanaged.passUnretained(column.inner.unsafelyUnwrapped)
             let values = Unmanaged.passUnretained(column.inner2.unsafelyUnwrapped)
             if stepPointer[c.child].kind == .string, stepPointer[c.child2].kind == .string {
-                // Map(String, String), the common map: no member can fail (keys are
-                // strings, values of any kind have a text), so the per-member failure
-                // capture and the two nested coerce calls are skipped.
-                keys._withUnsafeGuaranteedRef { keys in
-                    values._withUnsafeGuaranteedRef { values in
-                        var members = value.members
-                        while let (key, element) = members.next() {
-                            let kind = element.kind
-                            if kind == .null { continue }
-                            key.appendDecoded(to: &keys.values)
-                            keys.finishStringRow()
-                            if kind == .string {
-                                element.appendDecoded(to: &values.values)
-                                values.finishStringRow()
-                            } else {
-                                values.append(bytes: element.rawBytes)
-                            }
-                        }
-                    }
-                }
-                column.finishCollectionRow()
+                Self.appendStringMap(value, into: column)
                 return
             }
             let nullableValues = stepPointer[c.child2].kind == .nullable
@@ -283,6 +263,60 @@ struct Coercer {
                 if let failure { throw failure.nested(".\(key.string)") }
             }
             column.finishCollectionRow()
+        }
+    }
+
+    /// Column types whose common case the validator appends inline, without a call to
+    /// ``coerce(_:_:into:scratch:)`` and its failure plumbing. Each direct path covers
+    /// only inputs that cannot fail; anything else goes through `coerce`, so rows and
+    /// failures are the same either way.
+    enum Direct: UInt8 {
+        case none
+        /// String or LowCardinality(String), for a JSON string.
+        case string
+        /// Float64, for a JSON number.
+        case float64
+        /// Map(String, String) (also LowCardinality keys or values), for a JSON object.
+        case stringMap
+    }
+
+    func direct(_ step: Int) -> Direct {
+        let c = stepPointer[step]
+        switch c.kind {
+        case .string: return .string
+        case .float64: return .float64
+        case .map where stepPointer[c.child].kind == .string && stepPointer[c.child2].kind == .string: return .stringMap
+        default: return .none
+        }
+    }
+
+    /// Appends an object as one Map(String, String) row. No member can fail (keys are
+    /// strings, values of any kind have a text), so there is no failure to capture, and
+    /// rows end without the generic `finishStringRow`/`finishCollectionRow` calls.
+    /// `null` values drop their pair, as in the general map path.
+    @inline(__always)
+    static func appendStringMap(_ value: JSONValue, into column: ColumnBuffer) {
+        // Unretained: the map column owns its inner columns for as long as this runs.
+        let keys = Unmanaged.passUnretained(column.inner.unsafelyUnwrapped)
+        let values = Unmanaged.passUnretained(column.inner2.unsafelyUnwrapped)
+        keys._withUnsafeGuaranteedRef { keys in
+            values._withUnsafeGuaranteedRef { values in
+                var members = value.members
+                while let (key, element) = members.next() {
+                    let kind = element.kind
+                    if kind == .null { continue }
+                    key.appendDecoded(to: &keys.values)
+                    keys.ends.append(UInt64(keys.values.count))
+                    if kind == .string {
+                        element.appendDecoded(to: &values.values)
+                    } else {
+                        values.values.append(bytes: element.rawBytes)
+                    }
+                    values.ends.append(UInt64(values.values.count))
+                }
+                // The keys are a String column: its row count is its number of ends.
+                column.ends.append(UInt64(keys.ends.count &>> 3))
+            }
         }
     }
 
@@ -480,6 +514,7 @@ struct Coercer {
 
     /// Appends the string `value`, already parsed into `instant` (with a zone), to a
     /// DateTime64 column: the same row and the same failures as ``coerce(_:_:into:scratch:)``.
+    @inline(__always)
     func appendDateTime64(_ instant: TimestampParser.Instant, of value: JSONValue, _ step: Int, into column: ColumnBuffer) throws(CoercionFailure) {
         column.append(try dateTime64Ticks(instant, of: value, stepPointer[step], step))
     }

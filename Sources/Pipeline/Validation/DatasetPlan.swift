@@ -17,6 +17,8 @@ final class DatasetPlan: @unchecked Sendable {
         /// The column is DateTime64: a source whose text equals the `time` attribute's
         /// takes the instant the envelope check already parsed.
         var isDateTime64: Bool = false
+        /// Which direct path the validator may take for a value of the expected JSON kind.
+        var direct: Coercer.Direct = .none
     }
 
     struct Step {
@@ -150,7 +152,7 @@ final class DatasetPlan: @unchecked Sendable {
             if f.name == definition.tenantColumn { tenantField = i }
             fields.append(Field(
                 column: i, firstStep: firstStep, stepCount: f.sources.count, required: f.required, coercion: coercion, defaultIndex: defaultIndex,
-                isDateTime64: program.coercer.isDateTime64(coercion)))
+                isDateTime64: program.coercer.isDateTime64(coercion), direct: program.coercer.direct(coercion)))
         }
         dedupStart = steps.count
         for source in definition.dedupKey { try addStep(source, key: "\(key).dedup_key") }

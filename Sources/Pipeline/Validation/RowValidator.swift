@@ -167,12 +167,10 @@ struct RowValidator: ~Copyable, CloudEventSink {
         var f = 0
         while f < core.fieldCount {
             let field = core.fields[f]
-            let failure = columns[field.column]._withUnsafeGuaranteedRef { column in
-                appendField(field, core, datasetIndex, event, into: column)
-            }
-            if let failure {
+            let failedStep = appendField(field, core, datasetIndex, event, into: columns[field.column])
+            if failedStep != Self.appended {
                 rollback(datasetIndex, to: mark)
-                reject(event, plan: plans[datasetIndex], failure: failure, field: field, fieldIndex: f)
+                reject(event, plan: plans[datasetIndex], failedStep: failedStep, field: field, fieldIndex: f)
                 return
             }
             f += 1
@@ -196,48 +194,86 @@ struct RowValidator: ~Copyable, CloudEventSink {
         }
     }
 
-    /// Why a field could not be filled: the step at fault (-1 when the field is missing)
-    /// and the coercion failure.
-    private struct FieldFailure {
-        var step: Int
-        var failure: CoercionFailure?
-    }
+    /// ``appendField`` filled the field; any other result is the step at fault, or -1 when
+    /// the field is missing.
+    private static let appended = -2
 
-    /// Appends one field's value for this event to `column`, or says why it cannot.
+    /// Appends one field's value for this event to `column`, or returns why it cannot
+    /// (a coercion failure's detail is left in ``fieldFailure``).
+    ///
+    /// Inlined into the field loop, with the direct paths of ``Coercer/Direct``: a call
+    /// per field, the closure around it and a failure result carried back through it
+    /// cost about 100 instructions a field, as much as the coercion of a short string.
     @inline(__always)
     private mutating func appendField(
-        _ field: DatasetPlan.Field, _ core: DatasetPlan.Core, _ datasetIndex: Int, _ event: CloudEventView, into column: ColumnBuffer
-    ) -> FieldFailure? {
+        _ field: DatasetPlan.Field, _ core: DatasetPlan.Core, _ datasetIndex: Int, _ event: CloudEventView, into column: Unmanaged<ColumnBuffer>
+    ) -> Int {
         var s = 0
         while s < field.stepCount {
             let stepIndex = field.firstStep + s
             let step = core.steps[stepIndex]
             s += 1
-            do throws(CoercionFailure) {
-                if step.kind == .receivedAt {
-                    try core.coercer.appendReceivedAt(receivedAtNanos, field.coercion, into: column)
-                } else if let value = resolve(step, core, event) {
-                    if field.isDateTime64, let time = event.time, Self.isTimeAttributeText(value, event) {
-                        try core.coercer.appendDateTime64(time, of: value, field.coercion, into: column)
-                    } else {
-                        try core.coercer.coerce(value, field.coercion, into: column, scratch: &scratch)
-                    }
-                } else {
-                    continue
-                }
-            } catch {
-                return FieldFailure(step: stepIndex, failure: error)
+            if step.kind == .receivedAt {
+                return column._withUnsafeGuaranteedRef { coerceField(nil, field, core, event, stepIndex, into: $0) }
             }
-            return nil
+            guard let value = resolve(step, core, event) else { continue }
+            switch field.direct {
+            case .string where value.kind == .string:
+                column._withUnsafeGuaranteedRef { column in
+                    value.appendDecoded(to: &column.values)
+                    column.ends.append(UInt64(column.values.count))
+                }
+                return Self.appended
+            case .float64 where value.kind == .number:
+                // A non-finite result is rejected by `coerce`, which re-parses it.
+                let d = JSONNumber.parseDouble(value.bytes)
+                if d.isFinite {
+                    column._withUnsafeGuaranteedRef { $0.values.append(d) }
+                    return Self.appended
+                }
+            case .stringMap where value.kind == .object:
+                column._withUnsafeGuaranteedRef { Coercer.appendStringMap(value, into: $0) }
+                return Self.appended
+            default:
+                break
+            }
+            return column._withUnsafeGuaranteedRef { coerceField(value, field, core, event, stepIndex, into: $0) }
         }
         if field.defaultIndex >= 0 {
-            column.append(row: 0, of: plans[datasetIndex].defaults[field.defaultIndex])
+            column._withUnsafeGuaranteedRef { $0.append(row: 0, of: plans[datasetIndex].defaults[field.defaultIndex]) }
         } else if field.required {
-            return FieldFailure(step: -1, failure: nil)
+            return -1
         } else {
-            column.appendDefault()
+            column._withUnsafeGuaranteedRef { $0.appendDefault() }
         }
-        return nil
+        return Self.appended
+    }
+
+    /// Why the last field that failed in ``appendField`` could not be coerced.
+    private var fieldFailure: CoercionFailure?
+
+    /// The general coercion of one source value (nil: `received_at`) into a field's
+    /// column; returns `stepIndex` with the reason in ``fieldFailure`` when it fails.
+    @inline(never)
+    private mutating func coerceField(
+        _ value: JSONValue?, _ field: DatasetPlan.Field, _ core: DatasetPlan.Core, _ event: CloudEventView, _ stepIndex: Int,
+        into column: ColumnBuffer
+    ) -> Int {
+        do throws(CoercionFailure) {
+            if let value {
+                if field.isDateTime64, let time = event.time, Self.isTimeAttributeText(value, event) {
+                    try core.coercer.appendDateTime64(time, of: value, field.coercion, into: column)
+                } else {
+                    try core.coercer.coerce(value, field.coercion, into: column, scratch: &scratch)
+                }
+            } else {
+                try core.coercer.appendReceivedAt(receivedAtNanos, field.coercion, into: column)
+            }
+        } catch {
+            fieldFailure = error
+            return stepIndex
+        }
+        return Self.appended
     }
 
     /// `value` is a string without escapes whose bytes are those of the `time` attribute
@@ -332,14 +368,16 @@ struct RowValidator: ~Copyable, CloudEventSink {
 
     // MARK: Rejections
 
-    private mutating func reject(_ event: CloudEventView, plan: DatasetPlan, failure: FieldFailure, field: DatasetPlan.Field, fieldIndex: Int) {
+    private mutating func reject(_ event: CloudEventView, plan: DatasetPlan, failedStep: Int, field: DatasetPlan.Field, fieldIndex: Int) {
         let name = plan.definition.fields[fieldIndex].name
-        if failure.step < 0 {
+        if failedStep < 0 {
             let label = field.stepCount > 0 ? plan.stepLabels[field.firstStep] : name
             reject(event, plan: plan, field: label, reason: "missing (required by column \(name))")
         } else {
-            let reason = failure.failure?.reason ?? "invalid"
-            reject(event, plan: plan, field: plan.stepLabels[failure.step] + (failure.failure?.path ?? ""), reason: reason)
+            let failure = fieldFailure
+            fieldFailure = nil
+            let reason = failure?.reason ?? "invalid"
+            reject(event, plan: plan, field: plan.stepLabels[failedStep] + (failure?.path ?? ""), reason: reason)
         }
     }
 

@@ -122,6 +122,37 @@ private func errorCode(_ r: Result<String, JSONError>) -> JSONError.Code? {
         #expect(result == .stringTooLong)
     }
 
+    /// A document no longer than the string limit is scanned without the per-string
+    /// length test (no string in it can exceed the limit); a longer one is checked, for
+    /// values and keys alike, with the same error and offset.
+    @Test func stringLengthLimitAppliesWithAndWithoutTheShortDocumentPath() {
+        func scan(_ text: String, limit: Int) -> (code: JSONError.Code, offset: Int, message: String)? {
+            var scanner = JSONScanner(maxDepth: 8, maxStringBytes: limit)
+            return Array(text.utf8).withUnsafeBytes { b -> (JSONError.Code, Int, String)? in
+                do throws(JSONError) {
+                    try scanner.parse(b)
+                    return nil
+                } catch {
+                    return (error.code, error.offset, error.message)
+                }
+            }
+        }
+        // Short-document path: the document is at most `limit` bytes long.
+        #expect(scan(#""abcdef""#, limit: 8) == nil)
+        #expect(scan(#"{"abcd":"ef"}"#, limit: 13) == nil)
+        // Checked path: exactly at the limit passes, one byte over fails at the opening quote.
+        #expect(scan(#"["abcd","ab"]"#, limit: 4) == nil)
+        #expect(scan(#"{"abcd":"abcd"}"#, limit: 4) == nil)
+        #expect(scan(#"["ab","abcde"]"#, limit: 4).map { [$0.offset] } == [6])
+        #expect(scan(#"["ab","abcde"]"#, limit: 4)?.message == "string of 5 bytes is longer than the limit of 4")
+        #expect(scan(#"{"abcde":1}"#, limit: 4).map { "\($0.code) \($0.offset) \($0.message)" }
+            == "stringTooLong 1 string of 5 bytes is longer than the limit of 4")
+        #expect(scan(#""abcde""#, limit: 4).map { "\($0.code) \($0.offset)" } == "stringTooLong 0")
+        // Escapes count as their JSON text.
+        #expect(scan(#"[" \n "]"#, limit: 3)?.code == .stringTooLong)
+        #expect(scan(#"[" \n"]"#, limit: 3) == nil)
+    }
+
     @Test func tapeLinksSiblingsAndFindsMembers() throws {
         let text = #"{"a":{"x":[1,2,{"y":null}]},"b":"v\u00e9","c":-12.5e1,"d\n":true}"#
         var scanner = JSONScanner()

@@ -110,6 +110,60 @@ import Testing
         #expect([deep.fixedValue(at: 0, as: Int32.self), deep.fixedValue(at: 1, as: Int32.self)] == [7, 9])
     }
 
+    /// String, Float64 and Map(String, String) fields take a direct path for a value of
+    /// the expected JSON kind; every other value goes through the general coercion. Both
+    /// must give the same rows, and failures must still name the source and the reason.
+    @Test func directPathsAndTheirFallbacksGiveTheGeneralCoercionsRows() throws {
+        let catalog = [DatasetDefinition(
+            name: "t", routes: ["t"],
+            fields: [
+                Presets.field("s", "String", ["data.s"], required: true),
+                Presets.field("lc", "LowCardinality(String)", ["data.lc", "ce.id"]),
+                Presets.field("f", "Float64", ["data.f"], required: true),
+                Presets.field("m", "Map(String, String)", ["data.m"]),
+                Presets.field("lm", "Map(LowCardinality(String), LowCardinality(String))", ["data.lm"]),
+                Presets.field("at", "DateTime", ["received_at"]),
+            ],
+            dedupKey: [.attribute("id")], orderBy: ["at"], timeColumn: "at")]
+        let out = Harness(catalog: catalog).decode([
+            // Direct paths: a string (with an escape), a number, objects.
+            .init(body: cloudEvent(id: "1", type: "t", data: #"{"s":"a\u0062","lc":"x","f":-1.5e2,"m":{"k":"v","n":1,"z":null,"o":{"x":[1]},"e":"\n"},"lm":{"a":"b"}}"#)),
+            // Fallbacks that succeed: a number and a boolean as text, a numeric string,
+            // a null map (absent: the type's default), a missing lc (the next source).
+            .init(body: cloudEvent(id: "2", type: "t", data: #"{"s":12.50,"f":"2.5","m":null,"lm":{}}"#)),
+            .init(body: cloudEvent(id: "3", type: "t", data: #"{"s":true,"f":7}"#)),
+            // Fallbacks that fail.
+            .init(body: cloudEvent(id: "4", type: "t", data: #"{"s":"x","f":1e999}"#)),
+            .init(body: cloudEvent(id: "5", type: "t", data: #"{"s":"x","f":"abc"}"#)),
+            .init(body: cloudEvent(id: "6", type: "t", data: #"{"s":"x","f":true}"#)),
+            .init(body: cloudEvent(id: "7", type: "t", data: #"{"s":"x","f":1,"m":["k"]}"#)),
+            .init(body: cloudEvent(id: "8", type: "t", data: #"{"s":"x","f":1,"lm":"k"}"#)),
+            .init(body: cloudEvent(id: "9", type: "t", data: #"{"s":{"a":1},"f":1}"#)),
+            .init(body: cloudEvent(id: "10", type: "t", data: #"{"f":1}"#)),
+        ])
+        #expect(out.reasons == [
+            "data.f: expected Float64, got number 1e999 (out of range)",
+            "data.f: expected Float64, got string \"abc\"",
+            "data.f: expected Float64, got boolean true",
+            "data.m: expected Map(String, String), got array",
+            "data.lm: expected Map(LowCardinality(String), LowCardinality(String)), got string \"k\"",
+            "data.s: missing (required by column s)",
+        ])
+        let rows = try #require(out.rows("t", in: catalog))
+        #expect(rows.batch.isConsistent)
+        #expect(rows.rowCount == 4)
+        let s = rows.batch["s"]!, lc = rows.batch["lc"]!, f = rows.batch["f"]!, m = rows.batch["m"]!, lm = rows.batch["lm"]!
+        #expect((0..<4).map { s.string(at: $0) } == ["ab", "12.50", "true", #"{"a":1}"#])
+        #expect((0..<4).map { lc.string(at: $0) } == ["x", "2", "3", "9"])
+        #expect((0..<4).map { f.float64(at: $0) } == [-150, 2.5, 7, 1])
+        #expect(mapRow(m, 0) == ["k": "v", "n": "1", "o": #"{"x":[1]}"#, "e": "\n"])
+        #expect(m.range(of: 0).count == 4)
+        #expect((1..<4).map { m.range(of: $0).count } == [0, 0, 0])
+        #expect(m.inner!.rowCount == 4 && m.inner2!.rowCount == 4)
+        #expect(mapRow(lm, 0) == ["a": "b"])
+        #expect((1..<4).map { lm.range(of: $0).count } == [0, 0, 0])
+    }
+
     @Test func aRowThatFailsHalfWayIsRolledBackCompletely() throws {
         // Map and Array columns are filled before the failing column, so a partial row
         // would leave elements behind in their inner columns.
