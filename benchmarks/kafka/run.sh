@@ -9,7 +9,8 @@
 #      ONLY=sluice|clickhouse|fresh|raw runs one measurement, CHUNK sets Sluice's
 #      inputs.kafka.chunk_messages, CH_CONSUMERS the engine's kafka_num_consumers,
 #      MAX_WAIT (s) bounds each wait, KAFKA_PROPERTIES adds librdkafka properties
-#      to Sluice's consumer ("a.b: v, c.d: w").
+#      to Sluice's consumer ("a.b: v, c.d: w"), LOG_LEVEL sets Sluice's log level
+#      (debug shows every pause and resume; KEEP=1 keeps the log).
 #
 # Each line reports rows, wall time, and the CPU seconds (user + system, from /proc)
 # that Sluice, ClickHouse and the mock cluster used meanwhile: the machine is shared,
@@ -84,7 +85,7 @@ inputs:
     group: $2
     chunk_messages: ${CHUNK:-5000}
     properties: {${KAFKA_PROPERTIES:-}}
-logging: {level: info}
+logging: {level: ${LOG_LEVEL:-info}}
 YAML
   "$BIN/sluice" migrate --config "$WORK/$1.yaml" >/dev/null
 }
