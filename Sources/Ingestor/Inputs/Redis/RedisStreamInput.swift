@@ -205,7 +205,7 @@ public final class RedisStreamInput: Service, Sendable {
     /// tracked in flight), and only then is the error thrown.
     private func readLive(_ command: RedisCommand, until deadline: ContinuousClock.Instant) async throws(RedisError) {
         let handoff = RedisBatchHandoff(capacity: Self.batchesWaiting)
-        let stop = Atomic<Bool>(false)
+        let stop = SessionStop()
         let decoder = self.decoder
         let acknowledger = self.acknowledger
         let redelivered = Array(repeating: false, count: configuration.streams.count)
@@ -217,7 +217,7 @@ public final class RedisStreamInput: Service, Sendable {
                         let batch = try decoder.decodeRead(
                             reply, redelivered: redelivered, receivedAtNanos: WallClock.nowNanos(), inFlight: acknowledger.track)
                         if !batch.isEmpty { handoff.put(batch) }
-                        return !stop.load(ordering: .relaxed) && ContinuousClock.now < deadline
+                        return !stop.requested.load(ordering: .relaxed) && ContinuousClock.now < deadline
                     }
                 }
                 return nil
@@ -227,10 +227,16 @@ public final class RedisStreamInput: Service, Sendable {
                 return error
             }
         }
-        await withGracefulShutdownHandler {
-            while let batch = await handoff.next() { await hand(batch) }
-        } onGracefulShutdown: {
-            stop.store(true, ordering: .relaxed)
+        // A graceful stop or a cancellation ends the session after the reads on the wire;
+        // their batches are still handed over.
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                while let batch = await handoff.next() { await hand(batch) }
+            } onGracefulShutdown: {
+                stop.requested.store(true, ordering: .relaxed)
+            }
+        } onCancel: {
+            stop.requested.store(true, ordering: .relaxed)
         }
         if let error = await session.value { throw error }
     }
@@ -366,4 +372,9 @@ extension Duration {
         let (s, atto) = components
         return s * 1000 + atto / 1_000_000_000_000_000
     }
+}
+
+/// Asks a live read session to stop; shared by the reader thread and the handlers.
+private final class SessionStop: Sendable {
+    let requested = Atomic<Bool>(false)
 }
