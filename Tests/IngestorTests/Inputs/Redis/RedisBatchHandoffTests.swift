@@ -37,13 +37,21 @@ import Testing
             handoff.finish()
         }
         producer.start()
-        // Two fit; the third put must wait for the consumer.
-        let deadline = ContinuousClock.now + .seconds(5)
-        while put.load(ordering: .relaxed) < 2, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        // Two fit; the third put must wait for the consumer. Each wait has its own
+        // generous deadline: under a loaded CI box the producer thread and this task's
+        // wake-ups can each be late by seconds, and a shared deadline let the first wait
+        // use up the second's time.
+        func waitFor(_ count: Int) async throws {
+            let deadline = ContinuousClock.now + .seconds(60)
+            while put.load(ordering: .relaxed) < count, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(5))
+            }
+        }
+        try await waitFor(2)
         try await Task.sleep(for: .milliseconds(200))
         #expect(put.load(ordering: .relaxed) == 2)
         #expect(await handoff.next()?.ids[0].ms == 1)
-        while put.load(ordering: .relaxed) < 3, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
+        try await waitFor(3)
         #expect(put.load(ordering: .relaxed) == 3)
         #expect(await handoff.next()?.ids[0].ms == 2)
         #expect(await handoff.next()?.ids[0].ms == 3)
