@@ -10,7 +10,8 @@
 #      inputs.kafka.chunk_messages, CH_CONSUMERS the engine's kafka_num_consumers,
 #      MAX_WAIT (s) bounds each wait, KAFKA_PROPERTIES adds librdkafka properties
 #      to Sluice's consumer ("a.b: v, c.d: w"), LOG_LEVEL sets Sluice's log level
-#      (debug shows every pause and resume; KEEP=1 keeps the log).
+#      (debug shows every pause and resume; KEEP=1 keeps the log), TRACE=1 writes
+#      "seconds rows" at every count poll to trace-TABLE.txt in the work directory.
 #
 # Each line reports rows, wall time, and the CPU seconds (user + system, from /proc)
 # that Sluice, ClickHouse and the mock cluster used meanwhile: the machine is shared,
@@ -97,6 +98,7 @@ wait_rows() { # table → prints "seconds rows": when the count reached EVENTS, 
   changed=$(now)
   while true; do
     c=$(ch "SELECT count() FROM $1")
+    [ "${TRACE:-0}" = 1 ] && echo "$(echo "$(now) - $START" | bc) $c" >>"$WORK/trace-$1.txt"
     if [ "$c" -ge "$EVENTS" ]; then echo "$(echo "$(now) - $START" | bc) $c"; return 0; fi
     if [ "$c" != "$last" ]; then last=$c; changed=$(now); fi
     if [ "$c" -gt 0 ] && [ "$(echo "$(now) - $changed > 15" | bc)" = 1 ]; then

@@ -246,11 +246,21 @@ public struct KafkaInputConfiguration: Sendable, Hashable {
 
     /// The consumer's librdkafka properties, in the order they are applied: Sluice's
     /// defaults, then `properties.*`, then the settings at-least-once delivery needs.
-    /// The librdkafka properties of the consumer. Its prefetch queue
-    /// (`queued.max.messages.kbytes`) lives outside the memory budget, so it is sized
-    /// from the budget: an eighth of it, at most librdkafka's default of 64 MiB. A
-    /// fixed 16 MiB starved the poll thread (it waited for fetches ~half the time and
-    /// one daemon drained 63k records/s; 64 MiB gave 103k on the same box).
+    ///
+    /// The prefetch queue lives outside the memory budget, so its byte bound
+    /// (`queued.max.messages.kbytes`) is sized from the budget: an eighth of it, at most
+    /// librdkafka's default of 64 MiB. A fixed 16 MiB starved the poll thread (it waited
+    /// for fetches ~half the time and one daemon drained 63k records/s; 64 MiB gave 103k
+    /// on the same box).
+    ///
+    /// That byte bound is the only one: `queued.min.messages` is raised to librdkafka's
+    /// maximum. In librdkafka 2.0 the count threshold applies to the whole consumer
+    /// queue (the partitions' queues forward into it), so its default of 100,000
+    /// records stopped every fetch once 100,000 small records were queued, and a broker
+    /// thread only looked again when its own next wake-up came, not when the
+    /// application drained the queue. The poll thread then waited for records ~half of
+    /// the time: 118k records/s against 187k without the count bound, same machine and
+    /// topic (benchmarks/RESULTS.md).
     public func consumerProperties(memoryBudget: Int) -> [(String, String)] {
         let prefetchKiB = Swift.min(Swift.max(memoryBudget / 8 / 1024, 1024), 65536)
         var p: [(String, String)] = [
@@ -261,6 +271,7 @@ public struct KafkaInputConfiguration: Sendable, Hashable {
             ("auto.offset.reset", "earliest"),
             ("enable.partition.eof", "false"),
             ("queued.max.messages.kbytes", String(prefetchKiB)),
+            ("queued.min.messages", "10000000"),
         ]
         p += properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         p += [

@@ -76,6 +76,16 @@ import TestSupport
         #expect(Dictionary(tuned.consumerProperties(memoryBudget: 512 << 20), uniquingKeysWith: { _, last in last })["queued.max.messages.kbytes"] == "2048")
     }
 
+    @Test func onlyTheByteBoundLimitsThePrefetchQueue() throws {
+        func minMessages(_ yaml: String) throws -> String? {
+            let kafka = try #require(try Self.load(kafka: yaml).kafka)
+            return Dictionary(kafka.consumerProperties(memoryBudget: 512 << 20), uniquingKeysWith: { _, last in last })["queued.min.messages"]
+        }
+        // librdkafka's maximum: the count bound must not stop fetches before the bytes do.
+        #expect(try minMessages("    brokers: b:9092\n    topics: [events]") == "10000000")
+        #expect(try minMessages("    brokers: b:9092\n    topics: [events]\n    properties:\n      queued.min.messages: 5000") == "5000")
+    }
+
     @Test func dottedKeysOutsideKafkaPropertiesAreStillRefused() {
         #expect(throws: ConfigurationError.self) {
             _ = try Self.load(kafka: "    brokers: b:9092\n    topics: [events]", extra: "pipeline:\n  batch.max_rows: 5")
