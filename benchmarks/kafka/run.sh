@@ -8,7 +8,8 @@
 #      PROFILE=1 records `perf` samples of Sluice's catch-up run,
 #      ONLY=sluice|clickhouse|fresh|raw runs one measurement, CHUNK sets Sluice's
 #      inputs.kafka.chunk_messages, CH_CONSUMERS the engine's kafka_num_consumers,
-#      MAX_WAIT (s) bounds each wait, KAFKA_PROPERTIES adds librdkafka properties
+#      MAX_ROWS and DECODE_WORKERS set pipeline.batch.max_rows and
+#      pipeline.decode_workers, MAX_WAIT (s) bounds each wait, KAFKA_PROPERTIES adds librdkafka properties
 #      to Sluice's consumer ("a.b: v, c.d: w"), LOG_LEVEL sets Sluice's log level
 #      (debug shows every pause and resume; KEEP=1 keeps the log), TRACE=1 writes
 #      "seconds rows" at every count poll to trace-TABLE.txt in the work directory.
@@ -77,8 +78,9 @@ http: {listen: "127.0.0.1:$5"}
 query: {listen: "127.0.0.1:$4"}
 datasets: {paths: ["$ROOT/config/datasets"]}
 pipeline:
-  batch: {max_rows: 100000, max_bytes: 64MiB, max_age: 1s}
+  batch: {max_rows: ${MAX_ROWS:-100000}, max_bytes: 64MiB, max_age: 1s}
   memory_budget: 512MiB
+  decode_workers: ${DECODE_WORKERS:-2}
 inputs:
   kafka:
     brokers: "$BROKERS"

@@ -171,14 +171,18 @@ public actor TableWriter {
         for i in 0..<n {
             let key = rows.keys[i]
             let message = rows.messageIndex[i]
-            switch window.lookup(key) {
+            // Without suspects, one probe both looks the key up and, if it is fresh,
+            // makes it pending in the open batch.
+            switch existing.isEmpty ? window.claim(key, batch: current.id) : window.lookup(key) {
             case .durable:
                 duplicates.append(message)
             case .pending(let batch):
                 attached[batch, default: []].append((ack, message))
                 duplicatesCounter.increment()
             case .fresh:
-                if existing.contains(key) {
+                if existing.isEmpty {
+                    accepted.append(i)
+                } else if existing.contains(key) {
                     window.markDurable(CollectionOfOne(key), now: now)
                     duplicates.append(message)
                 } else {
