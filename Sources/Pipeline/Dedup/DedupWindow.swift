@@ -1,3 +1,5 @@
+import CPrefetch
+
 /// The in-memory part of deduplication: keys of events accepted in the last `window`,
 /// bounded by `maxKeys`.
 ///
@@ -122,6 +124,32 @@ public struct DedupWindow: Sendable {
         for key in keys where makeDurable(key, stamp: stamp) { added += 1 }
         if added > 0 { count(added, into: stamp) }
         enforceLimit()
+    }
+
+    /// ``markDurable(_:now:)`` for a batch's keys, reading each key's slot into the cache
+    /// a few keys ahead: the slots of a large window are random reads that miss the
+    /// cache, and issued one at a time they were most of the cost.
+    public mutating func markDurable(_ keys: [EventKey], now: Int64) {
+        let stamp = stamp(for: now)
+        var added = 0
+        let ahead = Self.prefetchDistance
+        for i in keys.indices {
+            if i + ahead < keys.count { prefetch(keys[i + ahead]) }
+            if makeDurable(keys[i], stamp: stamp) { added += 1 }
+        }
+        if added > 0 { count(added, into: stamp) }
+        enforceLimit()
+    }
+
+    /// How many keys ahead a loop over keys should call ``prefetch(_:)``.
+    public static let prefetchDistance = 8
+
+    /// A hint that `key` is about to be looked up or claimed: starts loading its home
+    /// slot into the cache. Changes nothing.
+    @inline(__always)
+    public func prefetch(_ key: EventKey) {
+        let i = home(key)
+        table.withUnsafeBufferPointer { sluice_prefetch($0.baseAddress! + i) }
     }
 
     /// Forgets pending keys without making them durable (their rows were abandoned).

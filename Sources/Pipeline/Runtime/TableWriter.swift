@@ -168,7 +168,9 @@ public actor TableWriter {
         var current = open.take() ?? makeOpen()
         var sealed = false
         defer { if !sealed, current.rowCount > 0 { open = current } }
+        let ahead = DedupWindow.prefetchDistance
         for i in 0..<n {
+            if i + ahead < n { window.prefetch(rows.keys[i + ahead]) }
             let key = rows.keys[i]
             let message = rows.messageIndex[i]
             // Without suspects, one probe both looks the key up and, if it is fresh,

@@ -105,19 +105,26 @@ import TestSupport
             events: events, target: HTTPPublishTarget(baseURL: daemon.ingestURL, mode: .batch, headers: SecurityKeys.bearer(unscoped)),
             batchSize: 10, rate: 0, concurrency: 16, progress: nil)
         let summary = try await publisher.run()
-        let admittedRequests = summary.sent / 10
-        #expect(Self.within10Percent(admittedRequests, 100), "per-key: \(admittedRequests) of 300 requests admitted for a limit of 100")
-        #expect(summary.sent + summary.errors == 3000)
-        let stored = Int(try await ch.query("SELECT count() FROM \(db).metrics").trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
-        #expect(stored == summary.sent, "exactly the admitted events are stored")
-        measured.append("per-key 100/min: \(admittedRequests) admitted of 300")
+        let spentAt = ContinuousClock.now
         // The headers of that key, checked on a few more requests now that it is spent.
         let spent = try await Self.burst(count: 5, concurrency: 1) { _ in
             try await HTTPTestClient.exchange("POST", daemon.ingestURL + "/v1/events", body: Array("[\(metricEvent(tenant: t1))]".utf8),
                                               headers: SecurityKeys.bearer(unscoped) + [("Content-Type", "application/cloudevents-batch+json")])
         }
-        #expect(spent.allSatisfy { $0.status == 429 })
+        // The sliding window frees one request per 0.6 s once a minute boundary has
+        // passed, so on a slow machine a request of these may be admitted again; never
+        // more than the time since the key was spent allows.
+        let refilled = Int((ContinuousClock.now - spentAt) / .milliseconds(600))
+        let readmitted = spent.filter { $0.status != 429 }.count
+        #expect(readmitted <= refilled, "\(readmitted) of 5 admitted after the key was spent, \(refilled) allowed by the time passed")
+        #expect(spent.contains { $0.status == 429 } || refilled >= spent.count)
         Self.checkHeaders(spent, limit: 100, limitKey: "auth.keys[0].rate_limit", "per-key")
+        let admittedRequests = summary.sent / 10
+        #expect(Self.within10Percent(admittedRequests, 100), "per-key: \(admittedRequests) of 300 requests admitted for a limit of 100")
+        #expect(summary.sent + summary.errors == 3000)
+        let stored = Int(try await ch.query("SELECT count() FROM \(db).metrics").trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
+        #expect(stored == summary.sent + readmitted, "exactly the admitted events are stored")
+        measured.append("per-key 100/min: \(admittedRequests) admitted of 300")
 
         // 2. A tenant's ingest limit (150/min), shared by its two keys.
         let tenantShots = try await Self.burst(count: 450, concurrency: 16) { i in
