@@ -49,6 +49,7 @@ final class KafkaConsumer {
     private var rk: OpaquePointer?
     private let context: CallbackContext
     private var topicNames: [OpaquePointer: String] = [:]
+    private var lastTopic: (handle: OpaquePointer, name: String)?
     private var closed = false
     let logger: Logger
 
@@ -148,7 +149,12 @@ final class KafkaConsumer {
     /// would cost more than the rest of the bookkeeping).
     func topicName(of record: KafkaRecord) -> String {
         guard let rkt = record.topicHandle else { return "" }
-        if let name = topicNames[rkt] { return name }
+        // Records come in runs of one topic: the last handle is checked before hashing.
+        if rkt == lastTopic?.handle, let name = lastTopic?.name { return name }
+        if let name = topicNames[rkt] {
+            lastTopic = (rkt, name)
+            return name
+        }
         let name = String(cString: rd_kafka_topic_name(rkt))
         topicNames[rkt] = name
         return name
