@@ -78,7 +78,7 @@ http: {listen: "127.0.0.1:$5"}
 query: {listen: "127.0.0.1:$4"}
 datasets: {paths: ["$ROOT/config/datasets"]}
 pipeline:
-  batch: {max_rows: ${MAX_ROWS:-100000}, max_bytes: 64MiB, max_age: 1s}
+  batch: {max_rows: ${MAX_ROWS:-200000}, max_bytes: 64MiB, max_age: 1s}
   memory_budget: 512MiB
   decode_workers: ${DECODE_WORKERS:-2}
 inputs:
