@@ -166,7 +166,9 @@ import TestSupport
             return count > last.count ? (sum - last.sum) / (count - last.count) : 0
         }
 
-        let total = 120_000
+        // At 15,000/s this keeps events flowing for ~13 s, past the measurement after the
+        // edit even when the reload is slow to be seen.
+        let total = 200_000
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         let events = SyntheticEvents(dataset: .metrics, total: total, tenants: 5, startMillis: now - 3_600_000, spanMillis: 3_600_000, seed: 99)
         // 48 requests of 500 in flight: enough rows waiting to fill 5,000-row batches
@@ -184,8 +186,15 @@ import TestSupport
             Self.total("sluice_config_batch_max_rows", in: try await Self.scrape(daemon).1) == 5000
         }
         _ = try await meanBatchSinceLast()
+        // Batches flushed after the edit; on a loaded machine the first may take longer
+        // than a fixed pause, so wait (bounded) until there is at least one.
+        var after = 0.0
+        let deadline = ContinuousClock.now + .seconds(20)
         try await Task.sleep(for: .seconds(2))
-        let after = try await meanBatchSinceLast()
+        while after == 0, ContinuousClock.now < deadline {
+            after = try await meanBatchSinceLast()
+            if after == 0 { try await Task.sleep(for: .milliseconds(250)) }
+        }
         #expect(after > 2000, "batches grow toward max_rows=5000 after the edit (mean \(after), before \(before))")
 
         // A malformed edit: refused, counted, and the values in force stay.
