@@ -116,12 +116,13 @@ import TestSupport
                                               headers: SecurityKeys.bearer(unscoped) + [("Content-Type", "application/cloudevents-batch+json")])
         }
         // The sliding window frees one request per 0.6 s once a minute boundary has
-        // passed, so on a slow machine a request of these may be admitted again; never
-        // more than the time since the key was spent allows.
+        // passed, so on a slow machine a request of these may be admitted again: never
+        // more than the time since the key was spent allows, plus two for the fraction
+        // of a request the window's estimate can have left when the publisher stopped.
         let refilled = Int((ContinuousClock.now - spentAt) / .milliseconds(600))
         let readmitted = spent.filter { $0.status != 429 }.count
-        #expect(readmitted <= refilled, "\(readmitted) of 5 admitted after the key was spent, \(refilled) allowed by the time passed")
-        #expect(spent.contains { $0.status == 429 } || refilled >= spent.count)
+        #expect(readmitted <= refilled + 2, "\(readmitted) of 5 admitted after the key was spent, \(refilled) allowed by the time passed")
+        #expect(spent.contains { $0.status == 429 } || refilled + 2 >= spent.count)
         Self.checkHeaders(spent, limit: 100, limitKey: "auth.keys[0].rate_limit", "per-key")
         let admittedRequests = summary.sent / 10
         #expect(Self.within10Percent(admittedRequests, 100), "per-key: \(admittedRequests) of 300 requests admitted for a limit of 100")
