@@ -70,6 +70,16 @@ import TestSupport
         }
     }
 
+    /// Waits, if needed, until at least `seconds` are left in the current wall-clock
+    /// minute. The limiter's windows are wall-clock minutes, and a burst that crosses a
+    /// boundary on a slow machine is admitted more than the limit by design (the
+    /// previous minute's count starts to decay), which a ±10% check cannot tell apart
+    /// from a broken limiter.
+    static func waitForMinuteWithRoom(_ seconds: Int = 40) async throws {
+        let intoMinute = Int(Date().timeIntervalSince1970) % 60
+        if 60 - intoMinute < seconds { try await Task.sleep(for: .seconds(60 - intoMinute)) }
+    }
+
     static func within10Percent(_ admitted: Int, _ limit: Int) -> Bool {
         Double(admitted) >= Double(limit) * 0.9 && Double(admitted) <= Double(limit) * 1.1
     }
@@ -105,6 +115,7 @@ import TestSupport
         // 1. One key's own limit (100/min), driven by the publisher `sluice publish` uses:
         //    300 batch requests of 10 events, 16 at a time.
         let events = SyntheticEvents(dataset: .metrics, total: 3000, tenants: 1, startMillis: 1_704_067_200_000, spanMillis: 3_600_000, seed: 5)
+        try await Self.waitForMinuteWithRoom()
         let publisher = Publisher(
             events: events, target: HTTPPublishTarget(baseURL: daemon.ingestURL, mode: .batch, headers: SecurityKeys.bearer(unscoped)),
             batchSize: 10, rate: 0, concurrency: 16, progress: nil)
@@ -132,6 +143,7 @@ import TestSupport
         measured.append("per-key 100/min: \(admittedRequests) admitted of 300")
 
         // 2. A tenant's ingest limit (150/min), shared by its two keys.
+        try await Self.waitForMinuteWithRoom()
         let tenantShots = try await Self.burst(count: 450, concurrency: 16) { i in
             try await HTTPTestClient.exchange("POST", daemon.ingestURL + "/api/v1/metrics/ingest",
                                               body: Array(#"{"metric_name":"burst","value":\#(i),"timestamp":"2024-01-01T00:00:00Z"}"#.utf8),
@@ -146,6 +158,7 @@ import TestSupport
         measured.append("per-tenant ingestion 150/min: \(tenantAdmitted) admitted of 450")
 
         // 3. A tenant's query limit (120/min).
+        try await Self.waitForMinuteWithRoom()
         let queryShots = try await Self.burst(count: 360, concurrency: 16) { _ in
             try await HTTPTestClient.exchange("GET", daemon.sideURL + "/v1/catalog/datasets", headers: SecurityKeys.bearer(q3))
         }

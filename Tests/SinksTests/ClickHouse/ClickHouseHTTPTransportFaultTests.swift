@@ -22,7 +22,10 @@ struct ClickHouseHTTPTransportFaultTests {
     }
 
     /// Polls `condition` every 10 ms for up to `seconds`.
-    private func eventually(_ seconds: Double = 5, _ condition: () -> Bool) async -> Bool {
+    /// Polls until `condition` holds. The bound is generous: it returns as soon as the
+    /// condition holds, and a loaded CI box has been seen to take over 5 s to start a
+    /// transport thread on a request.
+    private func eventually(_ seconds: Double = 30, _ condition: () -> Bool) async -> Bool {
         let deadline = ContinuousClock.now + .milliseconds(Int(seconds * 1000))
         while ContinuousClock.now < deadline {
             if condition() { return true }
