@@ -258,10 +258,7 @@ public struct DedupWindow: Sendable {
 
     @inline(__always)
     private func home(_ key: EventKey) -> Int {
-        var h = (key.low ^ seed) &* 0x9E37_79B9_7F4A_7C15
-        h ^= key.high &+ (h >> 29)
-        h = h &* 0xD6E8_FEB8_6659_FD93
-        return Int(truncatingIfNeeded: h >> 32) & mask
+        Int(truncatingIfNeeded: TwoWordMixer.mix(key.low, key.high, seed: seed)) & mask
     }
 
     /// The slot holding `key`, if any (live, dead or pending; never a removed one).

@@ -24,11 +24,7 @@ public struct EventKey: Hashable, Sendable, Comparable {
     /// of a Kafka→ClickHouse run's CPU). The per-process seed still varies the layout.
     @inlinable
     public func _rawHashValue(seed: Int) -> Int {
-        var h = (low ^ UInt64(UInt(bitPattern: seed))) &* 0x9E37_79B9_7F4A_7C15
-        h ^= h >> 32
-        h = (h ^ high) &* 0xD6E8_FEB8_6659_FD93
-        h ^= h >> 32
-        return Int(truncatingIfNeeded: h)
+        Int(truncatingIfNeeded: TwoWordMixer.mix(low, high, seed: UInt64(UInt(bitPattern: seed))))
     }
 
     /// The 16 bytes stored in the `_event_key FixedString(16)` column.

@@ -1,3 +1,5 @@
+public import Pipeline
+
 /// A stream entry id, `<ms>-<seq>`, as two numbers: cheap to hash, compare and keep in
 /// the in-flight set, and formatted back to text only for `XACK`.
 public struct RedisEntryID: Sendable, Hashable, Comparable, CustomStringConvertible {
@@ -15,11 +17,7 @@ public struct RedisEntryID: Sendable, Hashable, Comparable, CustomStringConverti
     /// seeded multiply-xorshift spreads them well enough.
     @inlinable
     public func _rawHashValue(seed: Int) -> Int {
-        var h = (ms ^ UInt64(UInt(bitPattern: seed))) &* 0x9E37_79B9_7F4A_7C15
-        h ^= h >> 29
-        h = (h ^ seq) &* 0xD6E8_FEB8_6659_FD93
-        h ^= h >> 32
-        return Int(truncatingIfNeeded: h)
+        Int(truncatingIfNeeded: TwoWordMixer.mix(ms, seq, seed: UInt64(UInt(bitPattern: seed))))
     }
 
     /// `0-0`: before every entry; the start of a pending-list or XAUTOCLAIM scan.
