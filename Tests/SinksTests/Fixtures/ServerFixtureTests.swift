@@ -28,6 +28,13 @@ struct ServerFixtureTests {
         let ports = try FreePort.next(count: 4)
         #expect(Set(ports).count == 4)
         #expect(ports.allSatisfy { (1024...65535).contains($0) })
+        // Never from the kernel's ephemeral range, where outgoing connections take
+        // their local ports.
+        #expect(ports.allSatisfy { FreePort.range.contains($0) })
+        if let text = try? String(contentsOfFile: "/proc/sys/net/ipv4/ip_local_port_range", encoding: .utf8),
+           let low = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" }).first.flatMap({ Int($0) }) {
+            #expect(ports.allSatisfy { $0 < low })
+        }
     }
 
     @Test func sharedRedisAnswers() async throws {
