@@ -47,7 +47,25 @@ struct Run: AsyncParsableCommand {
             "datasets": "\(configuration.datasets.map(\.name))",
             "inputs": "\(inputs.map { "\(type(of: $0))" })",
         ])
-        try await daemon.serviceGroup(inputs: inputs).run()
+        do {
+            try await daemon.serviceGroup(inputs: inputs).run()
+        } catch {
+            // The group has stopped every service by now; what was not acknowledged is
+            // delivered again after a restart.
+            logger.critical("stopped on an error", metadata: ["error": "\(error)"])
+            FileHandle.standardError.write(Data("sluice: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        if daemon.pipeline.wasAbandoned {
+            // The graceful shutdown ran out of `shutdown.timeout` before ClickHouse took
+            // everything. Nothing is lost (it was never acknowledged), but a supervisor
+            // should know the stop was not clean.
+            let inFlight = daemon.pipeline.accounting.inFlight
+            logger.error("stopped before the pipeline drained", metadata: ["events_in_flight": "\(inFlight)"])
+            FileHandle.standardError.write(Data(
+                "sluice: shutdown.timeout ran out with \(inFlight) events not yet durable; they were not acknowledged and will be delivered again\n".utf8))
+            throw ExitCode(1)
+        }
         logger.info("stopped")
     }
 }

@@ -18,6 +18,14 @@ public struct SinkService: Service {
     public func run() async throws {
         // Nothing to do but wait: the transport's threads serve requests on their own.
         try? await gracefulShutdown()
+        if Task.isCancelled {
+            // The group is being cancelled (a service failed, or the graceful shutdown
+            // ran out of time). A request in flight may take up to the request timeout,
+            // longer than the group allows for cancellation, so refuse new requests and
+            // leave without joining the threads; the process is about to exit.
+            transport.stopAccepting()
+            return
+        }
         await transport.shutdown()
     }
 }
@@ -50,13 +58,74 @@ public struct PipelineService: Service {
                     try? await Task.sleep(for: RetryPolicy().delay(attempt: attempt))
                 }
             }
-            if !Task.isShuttingDownGracefully {
+            if !Task.isShuttingDownGracefully && !Task.isCancelled {
                 gate.open()
                 logger.info("pipeline running")
             }
-            await pipeline.run()
+            await runUntilDrainedOrCancelled()
         } onGracefulShutdown: {
             pipeline.shutdown()
+        }
+    }
+
+    /// Runs the stage graph until it has drained, or until this task is cancelled.
+    ///
+    /// Cancellation means the group gives up: a service failed, or a graceful shutdown
+    /// outlasted `shutdown.timeout`. Draining can take as long as ClickHouse stays away,
+    /// and the group allows only a few seconds before it aborts the process, so the
+    /// pipeline is abandoned instead: it stops taking chunks, and whatever it still
+    /// holds was never acknowledged, so the sources deliver it again after the restart
+    /// and the rebuilt dedup window drops what did reach ClickHouse.
+    private func runUntilDrainedOrCancelled() async {
+        let pipeline = self.pipeline
+        let finished = OneShotSignal()
+        // Unstructured on purpose: it must be able to outlive this call when abandoned.
+        let runner = Task {
+            await pipeline.run()
+            finished.fire()
+        }
+        await withTaskCancellationHandler {
+            await finished.wait()
+        } onCancel: {
+            pipeline.abandon()
+            finished.fire()
+        }
+        if Task.isCancelled {
+            logger.warning("pipeline abandoned without draining; unacknowledged events will be delivered again")
+        } else {
+            await runner.value
+        }
+    }
+}
+
+/// A one-time event that any number of tasks can wait for, and that may fire before
+/// anyone waits.
+final class OneShotSignal: Sendable {
+    private struct State {
+        var fired = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    func fire() {
+        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+            guard !s.fired else { return [] }
+            s.fired = true
+            defer { s.waiters = [] }
+            return s.waiters
+        }
+        for w in waiters { w.resume() }
+    }
+
+    func wait() async {
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            let ready = state.withLock { s -> Bool in
+                if s.fired { return true }
+                s.waiters.append(c)
+                return false
+            }
+            if ready { c.resume() }
         }
     }
 }

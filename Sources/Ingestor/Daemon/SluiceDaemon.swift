@@ -75,9 +75,13 @@ public struct SluiceDaemon: Sendable {
             configuration: .init(address: .hostname(configuration.query.host, port: configuration.query.port), serverName: "sluice-side"),
             logger: logger)
         let app = AppServer.makeApplication(handler: handler, configuration: configuration.http, access: access, logger: logger)
-        return [SinkService(transport: transport), side, PipelineService(pipeline: pipeline, gate: gate, logger: logger),
+        let http = configuration.http
+        let query = configuration.query
+        return [SinkService(transport: transport),
+                ListenerService(key: "query.listen", address: "\(query.host):\(query.port)", server: side),
+                PipelineService(pipeline: pipeline, gate: gate, logger: logger),
                 MetricsSampler(pipeline: pipeline), ConfigReloader(path: configuration.path, pipeline: pipeline, access: access, logger: logger)]
-            + inputs + [app]
+            + inputs + [ListenerService(key: "http.listen", address: "\(http.host):\(http.port)", server: app)]
     }
 
     public func serviceGroup(inputs: [any Service]) -> ServiceGroup {

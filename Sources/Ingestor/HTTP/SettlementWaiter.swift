@@ -68,13 +68,19 @@ final class SettlementWaiter: Sendable {
             if !Task.isCancelled { self.expire() }
         }
         defer { timer.cancel() }
-        return await withCheckedContinuation { (c: CheckedContinuation<Result, Never>) in
-            let ready = state.withLock { s -> Result? in
-                if let r = s.result { return r }
-                s.continuation = c
-                return nil
+        // A cancelled request (the server is being torn down) answers at once, as a
+        // timeout: the rows stay in the pipeline, and their messages were not settled.
+        return await withTaskCancellationHandler {
+            await withCheckedContinuation { (c: CheckedContinuation<Result, Never>) in
+                let ready = state.withLock { s -> Result? in
+                    if let r = s.result { return r }
+                    s.continuation = c
+                    return nil
+                }
+                if let ready { c.resume(returning: ready) }
             }
-            if let ready { c.resume(returning: ready) }
+        } onCancel: {
+            self.expire()
         }
     }
 }

@@ -55,6 +55,7 @@ public final class IngestPipeline: Sendable {
     private let queue: BoundedChannel<Submission>
     private let configuration: Mutex<PipelineConfiguration>
     private let stopTicker = Mutex(false)
+    private let abandoned = Mutex(false)
     private let logger: Logger
     private let decodeErrors = Counter(label: "sluice_events_rejected_total")
     private let decodeStage = StageCounters(stage: "decode")
@@ -148,6 +149,16 @@ public final class IngestPipeline: Sendable {
     public func shutdown() {
         queue.close()
     }
+
+    /// Stops accepting chunks and records that the caller will not wait for the drain:
+    /// what is still in flight was never acknowledged, and the sources deliver it again.
+    public func abandon() {
+        abandoned.withLock { $0 = true }
+        queue.close()
+    }
+
+    /// True once ``abandon()`` was called: the process should not report a clean stop.
+    public var wasAbandoned: Bool { abandoned.withLock { $0 } }
 
     private func tickLoop() async {
         while !stopTicker.withLock({ $0 }) {

@@ -175,6 +175,12 @@ public final class ClickHouseHTTPTransport: Sendable {
         await pool.waitForThreads()
     }
 
+    /// Refuses new requests and fails the queued ones, without waiting for the requests
+    /// that threads are sending; for a process that is about to exit.
+    public func stopAccepting() {
+        pool.beginShutdown()
+    }
+
     /// Like the async `shutdown()`, for synchronous callers: blocks the calling thread
     /// until the transport threads have been joined.
     public func shutdown() {
