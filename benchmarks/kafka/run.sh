@@ -163,7 +163,7 @@ if [ -z "${ONLY:-}" ] || [ "$ONLY" = sluice ]; then
   cpu_mark "$SP" "$CH_PID" "$MOCK_PID"
   START=$(now); kill -CONT "$SP"
   if [ "${PROFILE:-0}" = 1 ]; then
-    perf record -F 999 -g -p "$SP" -o "$WORK/perf.data" -- sleep "${PROFILE_SECONDS:-4}" >/dev/null 2>&1 &
+    perf record -F 999 --call-graph "${PERF_CALLGRAPH:-fp}" -p "$SP" -o "$WORK/perf.data" -- sleep "${PROFILE_SECONDS:-4}" >/dev/null 2>&1 &
     PERF_PID=$!
   fi
   measure sluice-catch-up catchup.metrics
