@@ -63,7 +63,7 @@ public final class KafkaInput: Service, Sendable {
                 loop.requestStop()
             }
         } onCancel: {
-            loop.requestStop()
+            loop.requestStop(abandoningInFlight: true)
         }
         // The hand-off is closed by now, so the feeder ends unless it waits for budget;
         // that wait cannot be cancelled, and the feeder abandons its chunk after it.

@@ -36,6 +36,8 @@ final class KafkaPollLoop: @unchecked Sendable {
 
     private struct Control {
         var stopRequested = false
+        /// Stop waiting for in-flight records: the pipeline has been abandoned.
+        var abandonInFlight = false
         var failure: KafkaError?
         var assigned = 0
         var paused = false
@@ -90,8 +92,16 @@ final class KafkaPollLoop: @unchecked Sendable {
     // MARK: Control (any thread)
 
     /// Asks the loop to stop; ``run()`` then drains, commits and closes the consumer.
-    func requestStop() {
-        control.withLock { $0.stopRequested = true }
+    ///
+    /// - Parameter abandoningInFlight: the daemon is being cancelled, and the pipeline
+    ///   will not resolve what it holds: commit only what is already durable and close
+    ///   without waiting `drain_timeout` (the group allows a few seconds, no more). Also
+    ///   ends a wait that an earlier graceful request started.
+    func requestStop(abandoningInFlight: Bool = false) {
+        control.withLock {
+            $0.stopRequested = true
+            if abandoningInFlight { $0.abandonInFlight = true }
+        }
     }
 
     /// The fatal error that ended the loop, if any.
@@ -240,7 +250,7 @@ final class KafkaPollLoop: @unchecked Sendable {
         let deadline = clock.now + timeout
         while true {
             let left = tracker.withLock { $0.inFlight(partitions) }
-            if left == 0 || clock.now >= deadline { return left }
+            if left == 0 || clock.now >= deadline || control.withLock({ $0.abandonInFlight }) { return left }
             // The poll thread has nothing else to do meanwhile: librdkafka heartbeats on
             // its own threads, and the records resolve on the pipeline's tasks.
             usleep(2_000)

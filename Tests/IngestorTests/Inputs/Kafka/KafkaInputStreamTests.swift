@@ -175,6 +175,39 @@ import Glibc
         }
     }
 
+    /// SIGTERM while ClickHouse refuses every insert, with `shutdown.timeout` shorter than
+    /// `drain_timeout`: the group cancels the Kafka input in the middle of its drain. It
+    /// must stop waiting at once (the pipeline will not resolve anything any more), commit
+    /// nothing that was not written, and the daemon must exit 1, not trap on the group's
+    /// cancellation limit. A new daemon then writes every event exactly once.
+    @Test func aShutdownThatCannotDrainCommitsNothingUnwrittenAndExitsOne() async throws {
+        try await KafkaStreamFixture.with(name: "undrained", total: 20_000) { f in
+            let daemon = try await f.startDaemon(drainTimeout: "15s", shutdownTimeout: "2s")
+            try await f.clickhouse.execute("RENAME TABLE \(f.database).metrics TO \(f.database).metrics_parked")
+            try await f.produceAtOnce(upTo: 10_000)
+            try await f.waitUntil("records consumed", timeout: .seconds(30)) {
+                let m = try await f.httpGet(port: daemon.queryPort, path: "/metrics")
+                return (Self.gauge("sluice_kafka_records_received_total", in: m) ?? 0) > 0
+            }
+            let started = ContinuousClock.now
+            daemon.process.signal(SIGTERM)
+            let exited = await daemon.process.waitForExit(timeout: .seconds(30))
+            #expect(exited, "still running 30 s after SIGTERM")
+            if !exited { await daemon.process.kill9() }
+            let took = ContinuousClock.now - started
+            let log = daemon.process.standardError
+            #expect(await daemon.process.waitForExit() == 1, "\(log.suffix(3000))")
+            #expect(took < .seconds(12), "took \(took); the drain should have been abandoned")
+            #expect(!log.contains("Fatal error"), "\(log.suffix(3000))")
+            f.note("stopped in \(took)")
+
+            try await f.clickhouse.execute("RENAME TABLE \(f.database).metrics_parked TO \(f.database).metrics")
+            try await f.startDaemon()
+            try await f.produce(upTo: 20_000)
+            try await expectExactlyOnce(f, total: 20_000)
+        }
+    }
+
     @Test func sluicePublishToKafkaInBothBindingsReachesClickHouse() async throws {
         try await KafkaStreamFixture.with(name: "publish", total: 12_000) { f in
             let url = "kafka://\(f.cluster.bootstrap)/\(f.topic)"

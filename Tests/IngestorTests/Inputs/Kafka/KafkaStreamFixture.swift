@@ -83,7 +83,10 @@ final class KafkaStreamFixture: @unchecked Sendable {
     // MARK: Daemons
 
     /// Writes a config for one daemon (own ports) and returns its path.
-    func writeConfig(index: Int, extraKafka: [String] = [], extraPipeline: [String] = [], memoryBudget: String = "128MiB", chunkMessages: Int = 2000) throws -> (path: String, queryPort: Int) {
+    func writeConfig(
+        index: Int, extraKafka: [String] = [], extraPipeline: [String] = [], memoryBudget: String = "128MiB", chunkMessages: Int = 2000,
+        drainTimeout: String = "5s", shutdownTimeout: String = "20s"
+    ) throws -> (path: String, queryPort: Int) {
         let ports = try FreePort.next(count: 2)
         let yaml = """
             clickhouse:
@@ -111,14 +114,14 @@ final class KafkaStreamFixture: @unchecked Sendable {
                 commit_interval: 200ms
                 chunk_messages: \(chunkMessages)
                 chunk_max_wait: 20ms
-                drain_timeout: 5s
+                drain_timeout: \(drainTimeout)
                 statistics_interval: 1s
             \(extraKafka.map { "    " + $0 }.joined(separator: "\n"))
                 properties:
                   session.timeout.ms: 6000
                   heartbeat.interval.ms: 500
             shutdown:
-              timeout: 20s
+              timeout: \(shutdownTimeout)
             logging:
               level: info
             """
@@ -135,11 +138,12 @@ final class KafkaStreamFixture: @unchecked Sendable {
     /// Starts `sluice run` and waits until its side-port answers.
     @discardableResult
     func startDaemon(
-        extraKafka: [String] = [], extraPipeline: [String] = [], memoryBudget: String = "128MiB", chunkMessages: Int = 2000
+        extraKafka: [String] = [], extraPipeline: [String] = [], memoryBudget: String = "128MiB", chunkMessages: Int = 2000,
+        drainTimeout: String = "5s", shutdownTimeout: String = "20s"
     ) async throws -> Daemon {
         let (path, queryPort) = try writeConfig(
             index: daemons.count + 1, extraKafka: extraKafka, extraPipeline: extraPipeline, memoryBudget: memoryBudget,
-            chunkMessages: chunkMessages)
+            chunkMessages: chunkMessages, drainTimeout: drainTimeout, shutdownTimeout: shutdownTimeout)
         let process = try BackgroundProcess(Self.sluice, ["run", "--config", path])
         let daemon = Daemon(process: process, configPath: path, queryPort: queryPort)
         daemons.append(daemon)
