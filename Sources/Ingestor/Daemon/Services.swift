@@ -78,54 +78,23 @@ public struct PipelineService: Service {
     /// and the rebuilt dedup window drops what did reach ClickHouse.
     private func runUntilDrainedOrCancelled() async {
         let pipeline = self.pipeline
-        let finished = OneShotSignal()
+        // A gate that opens once: when the pipeline has drained, or when it is abandoned.
+        let finished = ReadinessGate()
         // Unstructured on purpose: it must be able to outlive this call when abandoned.
         let runner = Task {
             await pipeline.run()
-            finished.fire()
+            finished.open()
         }
         await withTaskCancellationHandler {
             await finished.wait()
         } onCancel: {
             pipeline.abandon()
-            finished.fire()
+            finished.open()
         }
         if Task.isCancelled {
             logger.warning("pipeline abandoned without draining; unacknowledged events will be delivered again")
         } else {
             await runner.value
-        }
-    }
-}
-
-/// A one-time event that any number of tasks can wait for, and that may fire before
-/// anyone waits.
-final class OneShotSignal: Sendable {
-    private struct State {
-        var fired = false
-        var waiters: [CheckedContinuation<Void, Never>] = []
-    }
-
-    private let state = Mutex(State())
-
-    func fire() {
-        let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
-            guard !s.fired else { return [] }
-            s.fired = true
-            defer { s.waiters = [] }
-            return s.waiters
-        }
-        for w in waiters { w.resume() }
-    }
-
-    func wait() async {
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            let ready = state.withLock { s -> Bool in
-                if s.fired { return true }
-                s.waiters.append(c)
-                return false
-            }
-            if ready { c.resume() }
         }
     }
 }
