@@ -91,7 +91,9 @@ public struct PipelineService: Service {
             pipeline.abandon()
             finished.open()
         }
-        if Task.isCancelled {
+        // Asked of the pipeline, not of the task: a cancellation that arrives after the
+        // drain finished abandons nothing.
+        if pipeline.wasAbandoned {
             logger.warning("pipeline abandoned without draining; unacknowledged events will be delivered again")
         } else {
             await runner.value
