@@ -157,6 +157,7 @@ import Glibc
     @Test func aFullMemoryBudgetPausesPartitionsAndLosesNothing() async throws {
         try await KafkaStreamFixture.with(name: "pause", total: 30_000) { f in
             let daemon = try await f.startDaemon(memoryBudget: "2MiB", chunkMessages: 500)
+            try await f.waitUntilRunning(daemon)
             // Keep ClickHouse from taking rows for a while, so the budget fills up.
             try await f.clickhouse.execute("RENAME TABLE \(f.database).metrics TO \(f.database).metrics_parked")
             try await f.produceAtOnce(upTo: 20_000)
@@ -183,6 +184,7 @@ import Glibc
     @Test func aShutdownThatCannotDrainCommitsNothingUnwrittenAndExitsOne() async throws {
         try await KafkaStreamFixture.with(name: "undrained", total: 20_000) { f in
             let daemon = try await f.startDaemon(drainTimeout: "15s", shutdownTimeout: "2s")
+            try await f.waitUntilRunning(daemon)
             try await f.clickhouse.execute("RENAME TABLE \(f.database).metrics TO \(f.database).metrics_parked")
             try await f.produceAtOnce(upTo: 10_000)
             try await f.waitUntil("records consumed", timeout: .seconds(30)) {

@@ -158,6 +158,16 @@ final class KafkaStreamFixture: @unchecked Sendable {
         throw StreamTestFailure(process.command, "side-port never answered")
     }
 
+    /// Waits until the daemon has rebuilt its dedup windows from ClickHouse and opened
+    /// its inputs. A test that then hides a table from ClickHouse must wait for this:
+    /// `startDaemon` returns once the side-port answers, and a rebuild that finds the
+    /// table gone keeps retrying, so the input would never start reading.
+    func waitUntilRunning(_ daemon: Daemon) async throws {
+        try await waitUntil("pipeline running", timeout: .seconds(30)) {
+            daemon.process.standardError.contains("pipeline running")
+        }
+    }
+
     /// SIGKILLs a daemon: no flush, no commit, no leaving the group.
     func kill(_ daemon: Daemon) async {
         await daemon.process.kill9()
